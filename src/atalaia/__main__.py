@@ -1,0 +1,3 @@
+from atalaia.cli.main import main
+
+main()

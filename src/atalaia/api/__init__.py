@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): control endpoints, and later cameras, events, live view and UI."""

@@ -1,0 +1,98 @@
+"""Control endpoints of the background system (user note 002)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from atalaia.api.auth import require_token
+from atalaia.service.manager import BackgroundManager, ProcessingUnavailable
+
+router = APIRouter(prefix="/background", tags=["background"])
+
+
+def manager_of(request: Request) -> BackgroundManager:
+    manager: BackgroundManager = request.app.state.manager
+    return manager
+
+
+class BasicMonitors(BaseModel):
+    host_monitor: bool
+    serial_monitor: bool
+    camera_monitor: bool
+    status: str
+
+
+class AlertProcessing(BaseModel):
+    status: str
+    cameras_processing: int
+    total_alerts_processed: int
+    handlers_status: dict[str, str]
+
+
+class BackgroundStatus(BaseModel):
+    """Exactly the shape of note 002's status document."""
+
+    status: str
+    is_running: bool
+    startup_completed: bool
+    basic_monitors: BasicMonitors
+    alert_processing: AlertProcessing
+
+
+class ControlResult(BaseModel):
+    changed: bool
+    status: BackgroundStatus
+
+
+def health_auth(request: Request) -> None:
+    if not request.app.state.config.server.public_health:
+        require_token(request)
+
+
+@router.get(
+    "/health", summary="Health check for external monitoring", dependencies=[Depends(health_auth)]
+)
+async def health(request: Request) -> JSONResponse:
+    """200 when the background system started and its database answers, 503 otherwise."""
+    body: dict[str, Any] = await manager_of(request).health()
+    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+
+
+@router.get("/status", response_model=BackgroundStatus, dependencies=[Depends(require_token)])
+async def status(request: Request) -> dict[str, Any]:
+    """Monitors and alert processing, in note 002's shape."""
+    return manager_of(request).status()
+
+
+@router.post("/start", response_model=ControlResult, dependencies=[Depends(require_token)])
+async def start(request: Request) -> dict[str, Any]:
+    """Start alert processing (cameras, detectors, deliveries) after a stop."""
+    manager = manager_of(request)
+    try:
+        changed = await manager.start_processing()
+    except ProcessingUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
+    return {"changed": changed, "status": manager.status()}
+
+
+@router.post("/stop", response_model=ControlResult, dependencies=[Depends(require_token)])
+async def stop(request: Request) -> dict[str, Any]:
+    """Stop alert processing; the basic monitors keep running."""
+    manager = manager_of(request)
+    changed = await manager.stop_processing()
+    return {"changed": changed, "status": manager.status()}
+
+
+@router.post("/restart", response_model=ControlResult, dependencies=[Depends(require_token)])
+async def restart(request: Request) -> dict[str, Any]:
+    """Stop and start alert processing, e.g. to apply new settings."""
+    manager = manager_of(request)
+    try:
+        changed = await manager.restart_processing()
+    except ProcessingUnavailable as exc:
+        raise HTTPException(503, str(exc)) from None
+    return {"changed": changed, "status": manager.status()}

@@ -1,0 +1,83 @@
+"""Live view: each camera's latest annotated frame, as one JPEG or as an MJPEG stream.
+
+Camera processes write the annotated frame to a file at a capped rate (`media.live`); viewers
+only read that file, at most `fps` times a second each, so any number of viewers costs the
+cameras nothing and a slow viewer only slows itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import Response, StreamingResponse
+
+from atalaia.api.auth import require_token
+from atalaia.media.paths import live_frame_path
+from atalaia.storage.cameras import CAMERA_ID
+
+router = APIRouter(prefix="/api/cameras", tags=["live"], dependencies=[Depends(require_token)])
+BOUNDARY = "atalaia-frame"
+
+
+def _live_path(request: Request, camera_id: str) -> Path:
+    if not CAMERA_ID.fullmatch(camera_id):  # the id becomes a path: nothing but a plain name
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id!r}")
+    return live_frame_path(request.app.state.config.data_dir, camera_id)
+
+
+def _read(path: Path) -> tuple[float, bytes] | None:
+    try:
+        stat = path.stat()
+        return stat.st_mtime, path.read_bytes()
+    except OSError:
+        return None
+
+
+@router.get("/{camera_id}/latest.jpg", summary="The camera's latest annotated frame")
+async def latest(camera_id: str, request: Request) -> Response:
+    found = await asyncio.to_thread(_read, _live_path(request, camera_id))
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame from this camera yet")
+    return Response(found[1], media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get(
+    "/{camera_id}/live.mjpeg", summary="MJPEG stream of annotated frames, capped per viewer"
+)
+async def live(
+    camera_id: str,
+    request: Request,
+    fps: Annotated[
+        float, Query(gt=0, le=30, description="frames per second for this viewer")
+    ] = 2.0,
+) -> StreamingResponse:
+    path = _live_path(request, camera_id)
+    if not await asyncio.to_thread(path.is_file):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame from this camera yet")
+    cap = min(fps, float(request.app.state.config.server.live_max_fps))
+
+    async def frames() -> AsyncIterator[bytes]:
+        last = 0.0
+        while not await request.is_disconnected():
+            found = await asyncio.to_thread(_read, path)
+            if found is not None and found[0] != last:
+                last = found[0]
+                yield (
+                    (
+                        f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\n"
+                        f"Content-Length: {len(found[1])}\r\n\r\n"
+                    ).encode()
+                    + found[1]
+                    + b"\r\n"
+                )
+            await asyncio.sleep(1.0 / cap)
+
+    return StreamingResponse(
+        frames(),
+        media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        headers={"Cache-Control": "no-store"},
+    )

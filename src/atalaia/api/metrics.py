@@ -1,0 +1,210 @@
+"""Prometheus `/metrics` and `/api/stats`, both read from live state at request time.
+
+Nothing on the hot path updates a metric: camera and detector processes already report their
+counters with every heartbeat, so a scrape-time collector turns the latest heartbeats (and the
+sinks' and monitors' state) into metric families. A scrape can never slow a camera.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+from atalaia.api.auth import require_token
+from atalaia.logs import dropped_count
+from atalaia.service.manager import BackgroundManager
+
+router = APIRouter(tags=["metrics"])
+
+LATENCY_BUCKETS_MS = (10, 25, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000)
+COUNTERS = {
+    "captured": "Frames captured",
+    "sent": "Frames sent to detection",
+    "detected": "Frames detected",
+    "skipped_schedule": "Frames skipped by the detection schedule",
+    "skipped_motion": "Frames skipped by motion gating",
+}
+DROP_CAUSES = ("stale", "overload", "no_detector", "error")
+
+
+def latency_buckets(hist: dict[int, int]) -> tuple[list[tuple[str, float]], float]:
+    """Cumulative Prometheus buckets (seconds) and the sum, from a 1 ms histogram."""
+    ordered = sorted((int(k), v) for k, v in hist.items())
+    buckets, total = [], 0
+    for edge in LATENCY_BUCKETS_MS:
+        count = sum(v for k, v in ordered if k < edge)
+        buckets.append((str(edge / 1000), float(count)))
+    total = sum(v for _, v in ordered)
+    buckets.append(("+Inf", float(total)))
+    return buckets, sum((k + 0.5) * v for k, v in ordered) / 1000
+
+
+class AtalaiaCollector:
+    """Builds every metric family from one BackgroundManager at scrape time."""
+
+    def __init__(self, manager: BackgroundManager) -> None:
+        self.manager = manager
+
+    def collect(self) -> Iterator[Metric]:
+        pipeline = self.manager.pipeline_status()
+        yield from self._cameras(pipeline.get("cameras", {}))
+        yield from self._detectors(pipeline.get("detectors", {}))
+        yield from self._processes(
+            {
+                **{f"camera:{k}": v for k, v in pipeline.get("cameras", {}).items()},
+                **{f"detector:{k}": v for k, v in pipeline.get("detectors", {}).items()},
+            }
+        )
+        yield from self._sinks(self.manager.sink_stats())
+        host = self.manager.monitor_snapshots().get("host") or {}
+        yield from self._host(host.get("sample") or {})
+        processed = CounterMetricFamily(
+            "atalaia_alerts_processed", "Alert events announced by cameras"
+        )
+        processed.add_metric([], self.manager.total_alerts_processed)
+        yield processed
+        dropped = CounterMetricFamily(
+            "atalaia_log_records_dropped", "Log records dropped (queue full)"
+        )
+        dropped.add_metric([], dropped_count())
+        yield dropped
+
+    def _cameras(self, cameras: dict[str, Any]) -> Iterable[Metric]:
+        families = {
+            key: CounterMetricFamily(f"atalaia_camera_frames_{key}", text, labels=["camera"])
+            for key, text in COUNTERS.items()
+        }
+        drops = CounterMetricFamily(
+            "atalaia_camera_frames_dropped", "Frames dropped, by cause", labels=["camera", "cause"]
+        )
+        fps = GaugeMetricFamily(
+            "atalaia_camera_fps", "Frames per second since start", labels=["camera", "kind"]
+        )
+        online = GaugeMetricFamily(
+            "atalaia_camera_online", "1 when the camera delivers frames", labels=["camera"]
+        )
+        reconnects = CounterMetricFamily(
+            "atalaia_camera_reconnects", "Reconnections to the camera", labels=["camera"]
+        )
+        latency = HistogramMetricFamily(
+            "atalaia_capture_to_result_seconds",
+            "Time from capture to detection result",
+            labels=["camera"],
+        )
+        for camera, state in sorted(cameras.items()):
+            stats = state.get("stats") or {}
+            counters = stats.get("counters") or {}
+            for key, family in families.items():
+                family.add_metric([camera], counters.get(key, 0))
+            for cause in DROP_CAUSES:
+                drops.add_metric([camera, cause], counters.get(f"dropped_{cause}", 0))
+            fps.add_metric([camera, "captured"], stats.get("fps_captured", 0.0))
+            fps.add_metric([camera, "detected"], stats.get("fps_detected", 0.0))
+            reader = stats.get("reader") or {}
+            online.add_metric([camera], 1.0 if reader.get("state") == "online" else 0.0)
+            reconnects.add_metric([camera], reader.get("reconnects", 0))
+            buckets, total = latency_buckets(stats.get("latency_hist") or {})
+            latency.add_metric([camera], buckets, total)
+        yield from families.values()
+        yield from (drops, fps, online, reconnects, latency)
+
+    def _detectors(self, detectors: dict[str, Any]) -> Iterable[Metric]:
+        batches = CounterMetricFamily(
+            "atalaia_detector_batches", "Model calls, by batch size", labels=["detector", "size"]
+        )
+        frames = CounterMetricFamily(
+            "atalaia_detector_frames", "Frames inferred", labels=["detector"]
+        )
+        infer = GaugeMetricFamily(
+            "atalaia_detector_infer_ms",
+            "Model call time, recent quantiles",
+            labels=["detector", "quantile"],
+        )
+        pending = GaugeMetricFamily(
+            "atalaia_detector_pending_requests",
+            "Requests waiting to be batched",
+            labels=["detector"],
+        )
+        connections = GaugeMetricFamily(
+            "atalaia_detector_connections", "Connected cameras", labels=["detector"]
+        )
+        for name, state in sorted(detectors.items()):
+            stats = state.get("stats") or {}
+            for size, count in (stats.get("batch_sizes") or {}).items():
+                batches.add_metric([name, str(size)], count)
+            frames.add_metric([name], stats.get("frames", 0))
+            for q, value in (stats.get("infer_ms") or {}).items():
+                infer.add_metric([name, q.removeprefix("p")], value)
+            pending.add_metric([name], stats.get("pending", 0))
+            connections.add_metric([name], stats.get("connections", 0))
+        yield from (batches, frames, infer, pending, connections)
+
+    def _processes(self, children: dict[str, Any]) -> Iterable[Metric]:
+        restarts = CounterMetricFamily(
+            "atalaia_process_restarts", "Restarts by the supervisor", labels=["process"]
+        )
+        up = GaugeMetricFamily(
+            "atalaia_process_running", "1 while the process runs", labels=["process"]
+        )
+        for name, state in sorted(children.items()):
+            restarts.add_metric([name], state.get("restarts") or 0)
+            up.add_metric([name], 1.0 if state.get("state") == "running" else 0.0)
+        yield from (restarts, up)
+
+    def _sinks(self, sinks: dict[str, dict[str, Any]]) -> Iterable[Metric]:
+        counts = {
+            key: GaugeMetricFamily(f"atalaia_sink_{key}", f"Deliveries {key}", labels=["sink"])
+            for key in ("delivered", "failed", "pending", "dead")
+        }
+        for sink, stats in sorted(sinks.items()):
+            for key, family in counts.items():
+                family.add_metric([sink], float(stats.get(key) or 0))
+        yield from counts.values()
+
+    def _host(self, host: dict[str, Any]) -> Iterable[Metric]:
+        for key, value in sorted(host.items()):
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                family = GaugeMetricFamily(f"atalaia_host_{key}", f"Host {key.replace('_', ' ')}")
+                family.add_metric([], float(value))
+                yield family
+
+
+def metrics_auth(request: Request) -> None:
+    if not request.app.state.config.server.public_metrics:
+        require_token(request)
+
+
+@router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(metrics_auth)])
+async def metrics(request: Request) -> Response:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(AtalaiaCollector(request.app.state.manager))
+    body = await asyncio.to_thread(generate_latest, registry)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get(
+    "/api/stats",
+    summary="Everything the metrics say, as JSON",
+    dependencies=[Depends(require_token)],
+)
+async def stats(request: Request) -> dict[str, Any]:
+    manager: BackgroundManager = request.app.state.manager
+    return {
+        "status": manager.status(),
+        "pipeline": manager.pipeline_status(),
+        "sinks": manager.sink_stats(),
+        "monitors": manager.monitor_snapshots(),
+        "log_records_dropped": dropped_count(),
+        "media_retention": manager.last_cleanup,
+    }

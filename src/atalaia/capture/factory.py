@@ -1,0 +1,145 @@
+"""Open the right frame source for a camera's `SourceConfig` (which library: `kinds`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atalaia.capture.errors import SourceError
+from atalaia.capture.kinds import (
+    Backend,
+    SourceKind,
+    backend_for,
+    device_index,
+    file_path,
+    source_kind,
+)
+from atalaia.capture.masking import Masker
+from atalaia.capture.mjpeg_source import MjpegSource, NotMultipart
+from atalaia.capture.opencv_source import OpenCVSource
+from atalaia.capture.pyav_source import PyAVSource
+from atalaia.capture.source import FrameSource
+from atalaia.config.cameras import SourceConfig
+from atalaia.demo import ensure_demo_video
+
+# How long FFmpeg may look at an RTSP stream before it starts decoding. Its default (5 s of
+# stream, about 2 s in practice) is spent on every reconnect; the SDP already names the codec
+# and a key frame every second or two carries the picture size, so 1 s is enough and brings a
+# camera back sooner.
+RTSP_ANALYZE_MICROSECONDS = 1_000_000
+# Per-socket receive buffer for RTP over UDP. FFmpeg's default is small enough that a key frame
+# of a 1080p stream overflows it and arrives broken.
+UDP_BUFFER_BYTES = 4 * 1024 * 1024
+
+
+def open_source(config: SourceConfig, data_dir: Path) -> FrameSource:
+    """Open `config.url` with its open timeout; raise `SourceError` (masked) when it fails.
+
+    `data_dir` is where `demo://` finds (or first makes) the demo video.
+    """
+    masker = Masker(config.url)
+    kind = source_kind(config.url)
+    backend = backend_for(config)
+    if kind is SourceKind.DEMO:
+        return _open_file(config, _demo_video(data_dir), backend, masker)
+    if kind is SourceKind.FILE:
+        return _open_file(config, file_path(config.url), backend, masker)
+    if kind is SourceKind.DEVICE:
+        return _open_device(config, backend, masker)
+    if backend is Backend.MJPEG:
+        return _open_http(config, masker)
+    options = _ffmpeg_options(config, kind)
+    if backend is Backend.OPENCV:
+        return OpenCVSource(
+            config.url,
+            masker=masker,
+            open_timeout=config.open_timeout,
+            read_timeout=config.read_timeout,
+            ffmpeg_options=options,
+        )
+    return PyAVSource(
+        config.url,
+        masker=masker,
+        open_timeout=config.open_timeout,
+        read_timeout=config.read_timeout,
+        options=options,
+    )
+
+
+def _ffmpeg_options(config: SourceConfig, kind: SourceKind) -> dict[str, str]:
+    if kind is not SourceKind.RTSP:
+        return {}
+    options: dict[str, str] = {
+        "rtsp_transport": config.transport,
+        "analyzeduration": str(RTSP_ANALYZE_MICROSECONDS),
+    }
+    if config.transport == "udp":
+        options["buffer_size"] = str(UDP_BUFFER_BYTES)
+    return options
+
+
+def _open_http(config: SourceConfig, masker: Masker) -> FrameSource:
+    """MJPEG first; anything else the URL serves (HLS, MPEG-TS, MP4) goes to PyAV."""
+    try:
+        return MjpegSource(
+            config.url,
+            masker=masker,
+            open_timeout=config.open_timeout,
+            read_timeout=config.read_timeout,
+        )
+    except NotMultipart as not_mjpeg:
+        try:
+            return PyAVSource(
+                config.url,
+                masker=masker,
+                open_timeout=config.open_timeout,
+                read_timeout=config.read_timeout,
+            )
+        except SourceError as exc:
+            raise SourceError(f"{not_mjpeg}, and FFmpeg cannot read it either: {exc}") from None
+
+
+def _open_file(config: SourceConfig, path: Path, backend: Backend, masker: Masker) -> FrameSource:
+    if backend is Backend.OPENCV:
+        return OpenCVSource(
+            str(path),
+            masker=masker,
+            open_timeout=config.open_timeout,
+            read_timeout=config.read_timeout,
+            finite=True,
+            loop=config.loop,
+            realtime=config.realtime,
+        )
+    return PyAVSource(
+        str(path),
+        masker=masker,
+        open_timeout=config.open_timeout,
+        read_timeout=config.read_timeout,
+        finite=True,
+        loop=config.loop,
+        realtime=config.realtime,
+    )
+
+
+def _open_device(config: SourceConfig, backend: Backend, masker: Masker) -> FrameSource:
+    if backend is Backend.PYAV:
+        return PyAVSource(
+            config.url,
+            masker=masker,
+            open_timeout=config.open_timeout,
+            read_timeout=config.read_timeout,
+            container_format="v4l2",
+        )
+    return OpenCVSource(
+        device_index(config.url),
+        masker=masker,
+        open_timeout=config.open_timeout,
+        read_timeout=config.read_timeout,
+        device=True,
+    )
+
+
+def _demo_video(data_dir: Path) -> Path:
+    try:
+        return ensure_demo_video(data_dir)
+    except Exception as exc:  # any failure (disk, encoder, missing photo) means no demo video
+        raise SourceError(f"cannot make the demo video in {data_dir}: {exc}") from None

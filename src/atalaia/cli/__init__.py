@@ -1,0 +1,1 @@
+"""The `atalaia` command line."""

@@ -1,0 +1,74 @@
+"""`atalaia`: run the service, run the pipeline alone, check a configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from atalaia.cli.common import load_or_exit
+from atalaia.cli.detect_cmd import detect
+from atalaia.cli.supervisor_cmd import spread_multi_values, supervisor
+from atalaia.config import render_yaml
+
+app = typer.Typer(
+    name="atalaia",
+    help="Self-hosted real-time video analytics: cameras, detection, rules and alerts.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+config_app = typer.Typer(help="Validate and show the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        "-c",
+        envvar="ATALAIA_CONFIG",
+        help="YAML configuration file; without one the embedded defaults run.",
+    ),
+]
+
+
+@app.command()
+def run(
+    config: ConfigOption = None,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default 8000).")] = None,
+) -> None:
+    """Start the service: API, background system and cameras."""
+    cfg = load_or_exit(config)
+    from atalaia.service.server import serve  # heavy imports only once the config is valid
+
+    if host is not None:
+        cfg.server.host = host
+    if port is not None:
+        cfg.server.port = port
+    serve(cfg)
+
+
+@config_app.command("check")
+def config_check(
+    file: Annotated[Path, typer.Argument(help="YAML configuration file to validate.")],
+) -> None:
+    """Validate FILE and print the effective configuration, every secret masked."""
+    cfg = load_or_exit(file)
+    typer.echo(f"# {file}: valid\n" + render_yaml(cfg), nl=False)
+
+
+app.command()(supervisor)
+app.command("detect")(detect)
+
+
+def main() -> None:
+    import sys
+
+    app(args=spread_multi_values(sys.argv[1:]), prog_name="atalaia")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,333 @@
+"""Cameras: where frames come from, how often to detect, zones and the rules applied in them."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from atalaia.config.base import StrictModel
+
+# Schemes a capture process can open. `demo` plays the built-in demo video.
+NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"})
+LOCAL_SCHEMES = frozenset({"file", "demo"})
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".ts", ".m4v", ".mjpeg", ".mjpg", ".y4m")
+_DEVICE = re.compile(r"^/dev/video\d+$")
+_CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+def check_source_url(url: str) -> str:
+    """Accept a camera URL, a video file path or a `/dev/videoN` device; reject anything else.
+
+    A typo such as `rtps://` or a bare host name would otherwise only show up later as a camera
+    that never connects, so it is caught here with the forms that are accepted.
+    """
+    url = url.strip()
+    if not url:
+        raise ValueError("expected a camera URL, got an empty string")
+    if "://" in url:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        if scheme in NETWORK_SCHEMES:
+            if not parts.hostname:
+                raise ValueError(f"expected a host in the {scheme}:// URL")
+            try:
+                _ = parts.port
+            except ValueError:
+                raise ValueError("expected a numeric port in the URL") from None
+            return url
+        if scheme in LOCAL_SCHEMES:
+            return url
+        allowed = ", ".join(sorted(NETWORK_SCHEMES | LOCAL_SCHEMES))
+        raise ValueError(f"expected one of the schemes {allowed}; got {scheme}://")
+    if _DEVICE.match(url) or url.lower().endswith(VIDEO_SUFFIXES):
+        return url
+    raise ValueError(
+        "expected a URL such as rtsp://host/stream or http://host/mjpeg, "
+        f"a video file ({', '.join(VIDEO_SUFFIXES)}) or /dev/videoN"
+    )
+
+
+class SourceConfig(StrictModel):
+    """How to open and keep reading one camera; timeouts are always set (readers never reconnect
+    by themselves and can block for as long as a server is frozen)."""
+
+    url: str
+    transport: Literal["tcp", "udp"] = "tcp"
+    backend: Literal["auto", "opencv", "pyav"] = "auto"
+    open_timeout: float = Field(10.0, gt=0, le=300)
+    read_timeout: float = Field(5.0, gt=0, le=300)
+    stall_timeout: float | None = Field(None, gt=0, le=600)
+    reconnect_initial: float = Field(1.0, gt=0, le=60)
+    reconnect_max: float = Field(30.0, gt=0, le=3600)
+    loop: bool = True
+    realtime: bool = True
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, url: str) -> str:
+        return check_source_url(url)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: Any) -> Any:
+        # `source: rtsp://...` is shorthand for `source: {url: rtsp://...}`.
+        return {"url": data} if isinstance(data, str) else data
+
+
+class MotionConfig(StrictModel):
+    """Motion gating: detect only when enough of a small grey copy changed."""
+
+    enabled: bool = False
+    threshold: int = Field(25, ge=1, le=255)
+    min_area: float = Field(0.002, gt=0, le=1, description="fraction of the frame that must change")
+    keepalive_s: float = Field(5.0, ge=0, description="detect at least this often even when still")
+
+
+class DetectSettings(StrictModel):
+    """How often a camera asks for detection, with which detector and filters."""
+
+    enabled: bool = True
+    detector: str = "default"
+    fps: float = Field(5.0, gt=0, le=120)
+    max_age_ms: float = Field(500.0, gt=0, le=60000)
+    min_score: float = Field(
+        0.25, ge=0, le=1, description="this camera ignores detections below this confidence"
+    )
+    classes: list[str] | None = Field(
+        None, description="class names this camera keeps (include PPE equipment classes)"
+    )
+    motion: MotionConfig = MotionConfig()
+
+
+Point = tuple[float, float]
+Anchor = Literal["bottom_center", "center", "top_center", "bottom_left", "bottom_right"]
+
+
+def _keyed_error(loc: tuple[str | int, ...], message: str) -> ValueError:
+    """An error located at a key below the model raising it (`cameras[0].zones[1].points`),
+    so `config check` names the exact key and line."""
+    # Imported on the error path only: `config.app` imports this module at its top.
+    from atalaia.config.app import KeyedValueError
+
+    return KeyedValueError(loc, message)
+
+
+def uses_relative(points: list[Point], relative: bool | None) -> bool:
+    """Relative (fractions of the frame) when said so, or when every coordinate is within 0..1:
+    a pixel polygon that small would be meaningless."""
+    if relative is not None:
+        return relative
+    return all(x <= 1 and y <= 1 for x, y in points)
+
+
+class ZoneConfig(StrictModel):
+    """A named polygon, in pixels or in coordinates relative to the frame (0..1).
+
+    `anchor` is the point of an object's box that must be inside (bottom centre: the feet);
+    `inertia` is how many consecutive detections inside (or outside) it takes before an
+    object counts as having entered (or left), so one jittery box on the border does not make
+    an object flicker in and out.
+    """
+
+    name: str = Field(min_length=1, max_length=64)
+    points: list[Point] = Field(description="at least 3 points, in order around the zone")
+    relative: bool | None = Field(
+        None, description="unset: relative when every coordinate is within 0..1"
+    )
+    anchor: Anchor = "bottom_center"
+    inertia: int = Field(3, ge=1, le=100)
+
+    @field_validator("points")
+    @classmethod
+    def _non_negative(cls, points: list[Point]) -> list[Point]:
+        if any(x < 0 or y < 0 for x, y in points):
+            raise ValueError("expected points with non-negative coordinates")
+        return points
+
+    @model_validator(mode="after")
+    def _valid_polygon(self) -> ZoneConfig:
+        from atalaia.geometry import polygon_problem
+
+        if self.relative and any(x > 1 or y > 1 for x, y in self.points):
+            raise _keyed_error(
+                ("points",),
+                f"zone {self.name!r}: relative points must lie within 0..1 "
+                "(or set relative: false for pixels)",
+            )
+        problem = polygon_problem(self.points)
+        if problem is not None:
+            raise _keyed_error(("points",), f"zone {self.name!r}: {problem}")
+        return self
+
+    @property
+    def is_relative(self) -> bool:
+        return uses_relative(self.points, self.relative)
+
+
+class TrackerConfig(StrictModel):
+    """The per-camera multi-object tracker (ByteTrack-style, see docs/architecture.md).
+
+    Detections at or above `high_score` are matched first and may start tracks; those between
+    `low_score` and `high_score` only keep existing tracks alive (a person half hidden behind
+    a pillar scores low but is still the same person).
+    """
+
+    high_score: float = Field(0.5, gt=0, le=1)
+    low_score: float = Field(0.1, ge=0, le=1)
+    new_track_score: float = Field(
+        0.6, gt=0, le=1, description="a detection needs this score to start a track"
+    )
+    match_iou: float = Field(0.2, gt=0, le=1, description="least IoU to match a high detection")
+    low_match_iou: float = Field(0.5, gt=0, le=1, description="least IoU for a low detection")
+    min_hits: int = Field(2, ge=1, le=100, description="detections before a track is confirmed")
+    lost_timeout: float = Field(
+        3.0, gt=0, le=3600, description="seconds a track survives without detections"
+    )
+    class_aware: bool = Field(True, description="never match a track to another class's box")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TrackerConfig:
+        if self.low_score > self.high_score:
+            raise _keyed_error(
+                ("low_score",),
+                f"expected low_score <= high_score ({self.high_score}), got {self.low_score}",
+            )
+        return self
+
+
+class RuleBase(StrictModel):
+    """What every rule has: a name, the labels it watches, a minimum score and a cooldown.
+
+    A rule without a zone watches the whole frame. `cooldown` is per object: after an alert
+    for one object ends, that object cannot raise another from the same rule for this long.
+    """
+
+    name: str | None = Field(None, description="unset: the rule's type, and its zone if any")
+    enabled: bool = True
+    zone: str | None = None
+    labels: list[str] = ["person"]
+    min_score: float = Field(0.5, ge=0, le=1)
+    cooldown: float = Field(30.0, ge=0, le=86400)
+
+    def default_name(self) -> str:
+        kind = str(getattr(self, "type", "rule"))
+        return f"{kind}:{self.zone}" if self.zone else kind
+
+
+class ObjectInZoneRule(RuleBase):
+    """An object of a watched class is in the zone (from entering to leaving)."""
+
+    type: Literal["object_in_zone"]
+
+
+class PpeMissingRule(RuleBase):
+    """A person in the zone lacks required equipment for `frames` consecutive detections.
+
+    Persons are the prompts file's `person` classes unless `labels` is given. Equipment counts
+    as worn when a box of one of its classes has at least `overlap` of its area inside the
+    person's box; a "missing" class (NO-Hardhat style) over the person counts as not worn.
+    """
+
+    type: Literal["ppe_missing"]
+    required: list[str] = Field(min_length=1, description="equipment names from the prompts file")
+    frames: int = Field(5, ge=1, le=1000)
+    overlap: float = Field(
+        0.5, gt=0, le=1, description="share of an equipment box inside the person's box"
+    )
+
+
+class LoiteringRule(RuleBase):
+    """An object stays in the zone longer than `seconds`."""
+
+    type: Literal["loitering"]
+    seconds: float = Field(gt=0, le=86400)
+
+
+class LineCrossingRule(RuleBase):
+    """An object's anchor crosses the line segment in the given direction.
+
+    Looking from the line's first point towards its second, `in` is crossing from the left
+    to the right (as seen on screen); `out` the other way. For a horizontal line drawn left to
+    right, `in` is moving down the image. The alert lasts until the object crosses back or is
+    lost.
+    """
+
+    type: Literal["line_crossing"]
+    line: tuple[Point, Point]
+    direction: Literal["in", "out", "any"] = "any"
+    relative: bool | None = Field(
+        None, description="unset: relative when every coordinate is within 0..1"
+    )
+    anchor: Anchor = "bottom_center"
+
+    @model_validator(mode="after")
+    def _real_line(self) -> LineCrossingRule:
+        (x1, y1), (x2, y2) = self.line
+        if (x1, y1) == (x2, y2):
+            raise _keyed_error(("line",), "expected two different points")
+        return self
+
+    @property
+    def is_relative(self) -> bool:
+        return uses_relative(list(self.line), self.relative)
+
+
+class CountAboveRule(RuleBase):
+    """More than `count` objects of the watched classes are in the zone at once."""
+
+    type: Literal["count_above"]
+    count: int = Field(ge=0)
+
+
+RuleConfig = Annotated[
+    ObjectInZoneRule | PpeMissingRule | LoiteringRule | LineCrossingRule | CountAboveRule,
+    Field(discriminator="type"),
+]
+
+
+class CameraConfig(StrictModel):
+    """One camera: a source, a capture cap, detection settings, tracking, zones and rules."""
+
+    id: str = Field(pattern=_CAMERA_ID)
+    name: str | None = None
+    enabled: bool = True
+    source: SourceConfig
+    target_fps: float | None = Field(None, gt=0, le=240)
+    detect: DetectSettings = DetectSettings()
+    track: TrackerConfig = TrackerConfig()
+    zones: list[ZoneConfig] = []
+    rules: list[RuleConfig] = []
+
+    @model_validator(mode="after")
+    def _rules_reference_zones(self) -> CameraConfig:
+        names = [z.name for z in self.zones]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate zone name(s): {', '.join(dupes)}")
+        for rule in self.rules:
+            if rule.zone is not None and rule.zone not in names:
+                known = ", ".join(names) or "none defined"
+                raise ValueError(f"rule refers to unknown zone {rule.zone!r} (zones: {known})")
+        seen: dict[str, int] = {}
+        for i, rule in enumerate(self.rules):
+            name = rule.name or rule.default_name()
+            if name in seen:
+                raise _keyed_error(
+                    ("rules", i, "name"),
+                    f"duplicate rule name {name!r} (also rules[{seen[name]}]); "
+                    "give each rule a name",
+                )
+            seen[name] = i
+        return self
+
+    def rule_names(self) -> list[str]:
+        """Each rule's name as alerts carry it (its own, or its type and zone)."""
+        return [rule.name or rule.default_name() for rule in self.rules]
+
+
+def demo_camera() -> CameraConfig:
+    """The camera the embedded defaults run: the built-in demo video, looped in real time."""
+    return CameraConfig(id="demo", name="Demo camera", source=SourceConfig(url="demo://people"))

@@ -1,0 +1,118 @@
+"""From a list of frames to model calls and back: the batching shared by every ONNX detector.
+
+A batch is split into `concurrent_runs` contiguous shares. Each share is pre-processed into its
+own reusable input tensor, sent to the model (whole, when the batch axis is dynamic; in
+model-sized pieces when it is fixed), and decoded, on its own thread; the calling thread takes
+the first share. ONNX Runtime, cv2.resize and the numpy kernels all release the GIL, so shares
+really run side by side. A batch too small to give every worker a frame goes, whole, to the
+solo session instead, which uses every core in one call (see `atalaia.detect.runtime`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+
+import numpy as np
+from numpy.typing import NDArray
+
+from atalaia.detect.detections import Detections
+from atalaia.detect.errors import DetectorError
+from atalaia.detect.frames import validate_frames
+from atalaia.detect.letterbox import InputTensor, Letterbox, PixelTransform, letterbox_into
+from atalaia.detect.runtime import ModelSessions
+from atalaia.detect.session import OnnxModel
+
+# Decodes frame `index` of one model call's outputs, placed by `letterbox`.
+FrameDecoder = Callable[[list[NDArray[np.float32]], int, Letterbox], Detections]
+
+
+class BatchEngine:
+    """Runs batches of frames through one model, `concurrent_runs` calls at a time."""
+
+    def __init__(
+        self,
+        sessions: ModelSessions,
+        input_hw: tuple[int, int],
+        pixels: PixelTransform,
+        decode_frame: FrameDecoder,
+        batch_max: int,
+    ) -> None:
+        self._sessions = sessions
+        self._pixels = pixels
+        self._decode_frame = decode_frame
+        self._call_batch = sessions.main.input.batch  # None: dynamic batch axis
+        self._batch_max = self._call_batch or batch_max
+        workers = sessions.concurrent_runs
+        self._tensors = [InputTensor(*input_hw) for _ in range(workers)]
+        self._pool = (
+            ThreadPoolExecutor(workers - 1, thread_name_prefix="atalaia-detect")
+            if workers > 1
+            else None
+        )
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
+        ready = validate_frames(frames)
+        if not ready:
+            return []
+        with self._lock:
+            if self._closed:
+                raise DetectorError("the detector was closed; build a new one")
+            solo = self._sessions.solo
+            if solo is not None and len(ready) < len(self._tensors):
+                return self._run_share(solo, 0, ready)
+            return self._run_split(ready)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+    def _run_split(self, frames: list[NDArray[np.uint8]]) -> list[Detections]:
+        model = self._sessions.main
+        shares = _split(frames, len(self._tensors))
+        futures: list[Future[list[Detections]]] = []
+        if self._pool is not None:
+            futures = [
+                self._pool.submit(self._run_share, model, worker, share)
+                for worker, share in enumerate(shares[1:], start=1)
+            ]
+        try:
+            first = self._run_share(model, 0, shares[0])
+        finally:
+            wait(futures)  # never leave a worker writing a tensor after the lock is gone
+        results = [first, *(f.result() for f in futures)]
+        return [detections for share in results for detections in share]
+
+    def _run_share(
+        self, model: OnnxModel, worker: int, frames: list[NDArray[np.uint8]]
+    ) -> list[Detections]:
+        tensor = self._tensors[worker]
+        out: list[Detections] = []
+        for start in range(0, len(frames), self._batch_max):
+            chunk = frames[start : start + self._batch_max]
+            batch = tensor.batch(self._call_batch or len(chunk))
+            placed = [
+                letterbox_into(frame, batch[i], self._pixels) for i, frame in enumerate(chunk)
+            ]
+            batch[len(chunk) :] = 0.0  # unused slots of a fixed-size batch: defined input
+            outputs = model.run(batch)
+            out.extend(self._decode_frame(outputs, i, box) for i, box in enumerate(placed))
+        return out
+
+
+def _split(frames: list[NDArray[np.uint8]], parts: int) -> list[list[NDArray[np.uint8]]]:
+    """Contiguous shares as equal as possible; never an empty share."""
+    parts = min(parts, len(frames))
+    size, extra = divmod(len(frames), parts)
+    shares: list[list[NDArray[np.uint8]]] = []
+    start = 0
+    for part in range(parts):
+        end = start + size + (1 if part < extra else 0)
+        shares.append(frames[start:end])
+        start = end
+    return shares

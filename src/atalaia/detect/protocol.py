@@ -1,0 +1,54 @@
+"""What every detector offers the camera pipeline, the detector process and the API."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from atalaia.detect.detections import Detections
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorInfo:
+    """What was loaded and how it runs: for logs at start-up, status pages and health checks."""
+
+    type: str
+    model: str
+    model_format: str
+    input_width: int
+    input_height: int
+    num_classes: int
+    providers: tuple[str, ...]
+    model_batch: int | None  # fixed batch axis of the model; None when dynamic
+    concurrent_runs: int
+    intra_op_threads: int
+    latency_session: bool  # a second session, every core in one call, for lone frames
+    io_binding: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """A model loaded once that finds objects in batches of frames.
+
+    `detect` takes BGR uint8 frames of any sizes (H x W x 3) and returns one `Detections` per
+    frame, in order, boxes in pixels of that frame. It raises `InvalidFrameError` for a bad
+    frame before touching the model, so the caller can answer that request and go on.
+    Calls are serialised internally; the detector itself may use several threads per call.
+    """
+
+    @property
+    def class_names(self) -> tuple[str, ...]: ...
+
+    @property
+    def info(self) -> DetectorInfo: ...
+
+    def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,128 @@
+"""How a detector's model is opened: providers, thread plan, and the optional solo session.
+
+Measured on this 2-core CPU with YOLO11n (docs/benchmarks.md), two facts pull apart:
+
+- For a batch, one single-threaded model call per core, side by side, gives the most images
+  per second (each core stays busy from the first layer to the last, nothing synchronises).
+- For a lone frame, that plan leaves every core but one idle: one call using every core is
+  about 1.7x faster.
+
+So on CPU the model is opened twice from the same file: the main session (one thread per
+call, `concurrent_runs` calls at once) for batches, and a solo session (every core in one call)
+for batches smaller than `concurrent_runs`, which is what a lightly loaded detector sees. The
+solo session costs one more copy of the weights and working memory (peak RSS 310 instead of
+226 MiB for lone frames at 640); `latency_session: false` turns it off. On a GPU there is one
+session and one call at a time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from atalaia.config.detectors import OnnxRuntimeSettings
+from atalaia.detect.errors import ModelLoadError
+from atalaia.detect.protocol import DetectorInfo
+from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS, select_providers
+from atalaia.detect.session import OnnxModel
+
+log = logging.getLogger(__name__)
+
+
+def usable_cores() -> int:
+    """CPU cores this process may run on (its affinity mask, not the machine's total)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def plan_threads(
+    intra_op_threads: int | None, concurrent_runs: int | None, on_gpu: bool
+) -> tuple[int, int]:
+    """(intra-op threads per call, concurrent calls) from configuration and the machine.
+
+    CPU: by default one single-threaded call per core. GPU: one call at a time, with the
+    CPU threads left for the few operators that fall back to the CPU.
+    """
+    cores = usable_cores()
+    if concurrent_runs is None:
+        if on_gpu:
+            concurrent_runs = 1
+        elif intra_op_threads is None:
+            concurrent_runs = cores
+        else:
+            concurrent_runs = max(1, cores // intra_op_threads)
+    if intra_op_threads is None:
+        intra_op_threads = max(1, cores // concurrent_runs)
+    return intra_op_threads, concurrent_runs
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSessions:
+    """The sessions of one model file and the thread plan they were opened with."""
+
+    main: OnnxModel
+    solo: OnnxModel | None
+    intra_op_threads: int
+    concurrent_runs: int
+
+    def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
+        """Warm every session up; the main session's output shapes."""
+        if self.solo is not None:
+            self.solo.warm_up(input_hw)
+        return self.main.warm_up(input_hw)
+
+    def describe(
+        self, type_name: str, model_format: str, input_hw: tuple[int, int], names: tuple[str, ...]
+    ) -> DetectorInfo:
+        return DetectorInfo(
+            type=type_name,
+            model=str(self.main.path),
+            model_format=model_format,
+            input_width=input_hw[1],
+            input_height=input_hw[0],
+            num_classes=len(names),
+            providers=tuple(self.main.active_providers),
+            model_batch=self.main.input.batch,
+            concurrent_runs=self.concurrent_runs,
+            intra_op_threads=self.intra_op_threads,
+            latency_session=self.solo is not None,
+            io_binding=self.main.uses_io_binding,
+        )
+
+
+def open_sessions(path: Path, settings: OnnxRuntimeSettings) -> ModelSessions:
+    """Open `path` as configured; raises `ModelLoadError` for a file that cannot be used."""
+    providers = select_providers(settings.providers, settings.provider_options, settings.device_id)
+    on_gpu = providers[0][0] in DEVICE_MEMORY_PROVIDERS
+    intra, concurrent = plan_threads(settings.intra_op_threads, settings.concurrent_runs, on_gpu)
+    main = OnnxModel(path, providers, intra, concurrent, settings.io_binding)
+    solo = None
+    cores = usable_cores()
+    if settings.latency_session and not on_gpu and concurrent > 1 and cores > intra:
+        solo = OnnxModel(path, providers, cores, 1, settings.io_binding)
+    return ModelSessions(main, solo, intra, concurrent)
+
+
+def input_size(model: OnnxModel, configured: int) -> tuple[int, int]:
+    """(height, width) of the input tensor: the model's own when fixed, else configured."""
+    height, width = model.input.height, model.input.width
+    if height is None and width is None:
+        return configured, configured
+    if height is None or width is None:
+        raise ModelLoadError(
+            f"model {model.path}: input has one fixed and one dynamic side "
+            f"({height} x {width}); export it with both sides fixed or both dynamic"
+        )
+    if (height, width) != (configured, configured):
+        log.warning(
+            "model %s has a fixed %dx%d input; input_size %d is ignored",
+            model.path,
+            width,
+            height,
+            configured,
+        )
+    return height, width

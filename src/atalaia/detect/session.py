@@ -1,0 +1,179 @@
+"""One ONNX Runtime session for an image model, with the checks and the run path it needs.
+
+Loading turns every way a model file can be wrong (missing, not ONNX, several inputs, a
+non-image input, half precision) into a `ModelLoadError` that names the file. Running takes one
+contiguous float32 N x 3 x H x W tensor.
+
+Why I/O binding only on GPU providers: on the CPU provider `session.run` already reads the
+numpy input in place and hands back output buffers without a copy, so binding would only add
+Python calls. On CUDA/TensorRT, binding lets the input live in a device buffer that is reused
+and overwritten in place each call (one host-to-device copy, no per-call device allocation),
+and fetches every output in one device-to-host copy after the run.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import onnxruntime as ort
+from numpy.typing import NDArray
+
+from atalaia.detect.errors import InferenceError, ModelLoadError
+from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS, warn_on_silent_fallback
+
+IoBinding = Literal["auto", "on", "off"]
+
+
+@dataclass(frozen=True, slots=True)
+class InputGeometry:
+    """The image input of a model; None marks a dynamic axis."""
+
+    name: str
+    batch: int | None
+    height: int | None
+    width: int | None
+
+
+class OnnxModel:
+    """A loaded ONNX model: session, input geometry, output names and metadata."""
+
+    def __init__(
+        self,
+        path: Path,
+        providers: list[tuple[str, dict[str, str]]],
+        intra_op_threads: int,
+        concurrent_runs: int,
+        io_binding: IoBinding = "auto",
+    ) -> None:
+        self.path = path
+        self.intra_op_threads = intra_op_threads
+        self._session = _open_session(path, providers, intra_op_threads, concurrent_runs)
+        self.active_providers: list[str] = list(self._session.get_providers())
+        warn_on_silent_fallback([name for name, _ in providers], self.active_providers)
+        self.input = _image_input(self._session, path)
+        self.output_names = [o.name for o in self._session.get_outputs()]
+        self.metadata: dict[str, str] = dict(self._session.get_modelmeta().custom_metadata_map)
+        on_device = self.active_providers[0] in DEVICE_MEMORY_PROVIDERS
+        self.uses_io_binding = io_binding == "on" or (io_binding == "auto" and on_device)
+        self._device = "cuda" if on_device else "cpu"
+        self._device_id = int(dict(providers).get(self.active_providers[0], {}).get("device_id", 0))
+        self._thread_state = threading.local()
+
+    def run(self, batch: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        """Outputs of one model call on a contiguous float32 batch."""
+        try:
+            if self.uses_io_binding:
+                return self._run_bound(batch)
+            outputs = self._session.run(self.output_names, {self.input.name: batch})
+        except Exception as exc:  # ORT raises its own pybind exception types
+            raise InferenceError(
+                f"model {self.path.name} failed on a {batch.shape} batch: {exc}"
+            ) from exc
+        return [np.asarray(o) for o in outputs]
+
+    def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
+        """Run the model once on blank input; return its output shapes.
+
+        A model whose batch axis is dynamic is run on two images, and must answer with two
+        results: an export that silently handles only the first image would otherwise lose the
+        detections of every other camera in a batch.
+        """
+        batch = self.input.batch or 2
+        try:
+            outputs = self.run(np.zeros((batch, 3, *input_hw), np.float32))
+        except InferenceError as exc:
+            raise ModelLoadError(
+                f"model {self.path} fails on a blank {batch}x3x{input_hw[0]}x{input_hw[1]} "
+                f"input: {exc.__cause__ or exc}"
+            ) from None
+        for name, output in zip(self.output_names, outputs, strict=True):
+            if output.ndim == 0 or output.shape[0] != batch:
+                raise ModelLoadError(
+                    f"model {self.path}: output {name} has shape {list(output.shape)} for a batch "
+                    f"of {batch} images; expected the batch size first"
+                )
+        return [tuple(o.shape) for o in outputs]
+
+    def _run_bound(self, batch: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        binding = self._session.io_binding()
+        if self._device == "cpu":
+            binding.bind_cpu_input(self.input.name, batch)
+        else:
+            binding.bind_ortvalue_input(self.input.name, self._device_input(batch))
+        for name in self.output_names:
+            binding.bind_output(name, "cpu")
+        self._session.run_with_iobinding(binding)
+        return [np.asarray(o) for o in binding.copy_outputs_to_cpu()]
+
+    def _device_input(self, batch: NDArray[np.float32]) -> Any:
+        """This thread's device buffer for a batch of this shape, refreshed from `batch`."""
+        buffers: dict[tuple[int, ...], Any] = getattr(self._thread_state, "buffers", {})
+        self._thread_state.buffers = buffers
+        value = buffers.get(batch.shape)
+        if value is None:
+            value = ort.OrtValue.ortvalue_from_numpy(batch, self._device, self._device_id)
+            buffers[batch.shape] = value
+        else:
+            value.update_inplace(batch)
+        return value
+
+
+def _open_session(
+    path: Path,
+    providers: list[tuple[str, dict[str, str]]],
+    intra_op_threads: int,
+    concurrent_runs: int,
+) -> ort.InferenceSession:
+    if not path.exists():
+        raise ModelLoadError(f"model file not found: {path}")
+    if not path.is_file():
+        raise ModelLoadError(f"model path is not a file: {path}")
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = intra_op_threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # errors only: ORT's own warnings are not actionable here
+    # Never spin: several runs may share the intra-op pool, and in the pipeline the detector
+    # shares the cores with the camera processes' decoders; idle workers that spin after each
+    # call take CPU those need (measured in bench/pipeline.py: p99 latency and CPU both drop).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    try:
+        return ort.InferenceSession(
+            str(path),
+            options,
+            providers=[name for name, _ in providers],
+            provider_options=[opts for _, opts in providers],
+        )
+    except Exception as exc:  # InvalidProtobuf, Fail, NoSuchFile... all pybind types
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelLoadError(f"cannot load {path} as an ONNX model: {first_line}") from None
+
+
+def _image_input(session: ort.InferenceSession, path: Path) -> InputGeometry:
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        names = ", ".join(f"{i.name} {i.shape}" for i in inputs)
+        raise ModelLoadError(
+            f"model {path}: expected one image input, found {len(inputs)} ({names})"
+        )
+    spec = inputs[0]
+    if spec.type != "tensor(float)":
+        raise ModelLoadError(
+            f"model {path}: input {spec.name} is {spec.type}, expected tensor(float) (float32)"
+        )
+    shape = list(spec.shape)
+    channels = shape[1] if len(shape) == 4 else None
+    if len(shape) != 4 or (isinstance(channels, int) and channels != 3):
+        raise ModelLoadError(
+            f"model {path}: input {spec.name} has shape {shape}, expected N x 3 x H x W"
+        )
+
+    def fixed(dim: Any) -> int | None:
+        return dim if isinstance(dim, int) and dim > 0 else None
+
+    return InputGeometry(spec.name, fixed(shape[0]), fixed(shape[2]), fixed(shape[3]))

@@ -1,0 +1,1 @@
+"""Alert events: their shape, the event bus, the durable outbox and its dispatchers."""

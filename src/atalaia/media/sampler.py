@@ -1,0 +1,90 @@
+"""MediaSampler: the camera's media thread, off the capture and detection paths.
+
+At the clip rate it takes the newest frame from the camera's ring and adds it to the clip
+history; at the live rate it draws the overlay and writes `live.jpg`; every tick it lets the
+clip recorder start clips whose post-roll is complete. One ring read serves both.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from atalaia.media.clip_recorder import ClipRecorder
+from atalaia.media.live import LiveFrameWriter
+from atalaia.media.overlay import OverlayState
+
+log = logging.getLogger(__name__)
+
+FrameSource = Callable[[], tuple[float, NDArray[np.uint8]] | None]
+
+
+class MediaSampler:
+    def __init__(
+        self,
+        source: FrameSource,
+        overlay: Callable[[], OverlayState],
+        *,
+        clips: ClipRecorder | None,
+        clip_fps: float,
+        live: LiveFrameWriter | None,
+        live_fps: float,
+        stopping: threading.Event,
+    ) -> None:
+        self.source = source
+        self.overlay = overlay
+        self.clips = clips
+        self.live = live
+        self.clip_period = 1.0 / clip_fps
+        self.live_period = 1.0 / live_fps
+        self.stopping = stopping
+        self._thread = threading.Thread(target=self._run, name="media-sampler", daemon=True)
+        self._last_clip = 0.0
+        self._last_live = 0.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.clips is not None or self.live is not None
+
+    def start(self) -> MediaSampler:
+        if self.enabled:
+            self._thread.start()
+        return self
+
+    def tick(self, now: float) -> None:
+        """One round: sample if due (monotonic `now`), then start due clips."""
+        # A millisecond of slack: ticks land on the period give or take float rounding.
+        clip_due = self.clips is not None and now - self._last_clip >= self.clip_period - 1e-3
+        live_due = self.live is not None and now - self._last_live >= self.live_period - 1e-3
+        if clip_due or live_due:
+            got = self.source()
+            if got is not None:
+                ts, image = got
+                if clip_due and self.clips is not None:
+                    self._last_clip = now
+                    self.clips.add_frame(ts, image)
+                if live_due and self.live is not None:
+                    self._last_live = now
+                    self.live.write(image, self.overlay(), ts)
+        if self.clips is not None:
+            self.clips.poll(time.time())
+
+    def _run(self) -> None:
+        periods = [p for p, on in ((self.clip_period, self.clips), (self.live_period, self.live))
+                   if on is not None]  # fmt: skip
+        step = min(periods) / 2
+        while not self.stopping.wait(step):
+            try:
+                self.tick(time.monotonic())
+            except Exception:
+                log.exception("media sampling failed")
+                self.stopping.wait(1.0)
+
+    def join(self, timeout: float) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)

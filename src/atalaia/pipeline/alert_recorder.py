@@ -1,0 +1,343 @@
+"""AlertRecorder: every alert event is committed to the outbox before anything else sees it.
+
+Rules run on the detection thread, which must never wait for a database. So events go into
+a bounded in-memory queue and one writer thread, per camera process:
+
+1. writes the snapshot that comes with an event (JPEG, atomic rename), so the file exists
+   before any sink hears of the alert;
+2. commits a batch of events with `events.recorder.record_alert_event` (the alert row, the
+   event, one pending delivery per sink, via `storage.outbox.record_event`) in one transaction;
+3. only then calls `on_committed` for each (the camera tells the supervisor, whose
+   dispatchers wake up).
+
+If the database is down (connection refused, locked, cut), the batch goes back to the head
+of the queue and is retried with capped backoff, in order; events keep queueing meanwhile.
+The queue is bounded (`max_pending`): when full, the oldest `update` events go first (a later
+update or the end carries the same alert forward), then the oldest events, every drop counted
+in the stats and logged at ERROR. A retry after a commit whose acknowledgement was lost may
+record an event twice; its payload keeps the event's stable id, so sinks drop the duplicate.
+
+Snapshot frames are the only large items; at most `max_snapshot_frames` wait at once (the
+thread writes them even while the database is down), beyond that a snapshot is skipped and
+counted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from sqlalchemy import inspect
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from atalaia.events.recorder import record_alert_event
+from atalaia.events.types import AlertEvent
+from atalaia.media.jpeg import MediaError, encode_jpeg, write_atomic
+from atalaia.media.overlay import draw_alert
+from atalaia.storage import Database, StorageError
+
+log = logging.getLogger(__name__)
+
+LOUD_EVERY_S = 5.0
+
+
+@dataclass(slots=True)
+class SnapshotJob:
+    """A frame to save as the alert's snapshot (the box is x, y, w, h)."""
+
+    frame: NDArray[np.uint8]
+    box: tuple[float, float, float, float]
+    caption: str
+    path: Path
+
+
+@dataclass(slots=True)
+class _Pending:
+    event: AlertEvent
+    snapshot: SnapshotJob | None = None
+
+
+@dataclass
+class RecorderStats:
+    committed: int = 0
+    dropped: int = 0
+    dropped_updates: int = 0
+    rejected: int = 0
+    db_errors: int = 0
+    snapshots_written: int = 0
+    snapshots_failed: int = 0
+    snapshots_skipped: int = 0
+    lost_at_shutdown: int = 0
+    last_error: str | None = None
+    down_since: float | None = field(default=None)
+
+
+def _transient(exc: BaseException) -> bool:
+    """Errors a later retry can fix: the database is down, unreachable, locked or restarting."""
+    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, StorageError)  # from the schema check, itself a failed connection
+
+
+class AlertRecorder:
+    def __init__(
+        self,
+        database: Database | str,
+        sinks: Iterable[str],
+        on_committed: Callable[[AlertEvent], None] | None = None,
+        *,
+        max_pending: int = 10_000,
+        max_snapshot_frames: int = 16,
+        snapshot_quality: int = 85,
+        batch_size: int = 64,
+        retry_initial: float = 0.5,
+        retry_max: float = 10.0,
+    ) -> None:
+        self._database = database
+        self.sinks = list(dict.fromkeys(sinks))
+        self.on_committed = on_committed
+        self.max_pending = max_pending
+        self.max_snapshot_frames = max_snapshot_frames
+        self.snapshot_quality = snapshot_quality
+        self.batch_size = batch_size
+        self.retry_initial = retry_initial
+        self.retry_max = retry_max
+        self.stats_ = RecorderStats()
+        self._queue: deque[_Pending] = deque()
+        self._in_flight = 0
+        self._frames_held = 0
+        self._cond = threading.Condition()
+        self._closing = False
+        self._give_up = threading.Event()
+        self._schema_ready = False
+        self._last_loud = 0.0
+        self._thread = threading.Thread(target=self._run, name="alert-recorder", daemon=True)
+
+    # ---- the detection thread's side: never blocks ---------------------------------------
+
+    def start(self) -> AlertRecorder:
+        self._thread.start()
+        return self
+
+    def submit(self, event: AlertEvent, snapshot: SnapshotJob | None = None) -> None:
+        """Queue an event (and its snapshot) for writing; returns at once."""
+        with self._cond:
+            if snapshot is not None and self._frames_held >= self.max_snapshot_frames:
+                self.stats_.snapshots_skipped += 1
+                snapshot = None
+            if snapshot is not None:
+                self._frames_held += 1
+            self._queue.append(_Pending(event, snapshot))
+            self._trim()
+            self._cond.notify()
+
+    def _trim(self) -> None:
+        """Drop beyond `max_pending` (lock held): oldest updates first, then oldest events."""
+        dropped = 0
+        while len(self._queue) > self.max_pending:
+            victim = next((p for p in self._queue if p.event.type == "update"), None)
+            if victim is not None:
+                self._queue.remove(victim)
+                self.stats_.dropped_updates += 1
+            else:
+                victim = self._queue.popleft()
+                self.stats_.dropped += 1
+            if victim.snapshot is not None:
+                self._frames_held -= 1
+            dropped += 1
+        if dropped and time.monotonic() - self._last_loud >= LOUD_EVERY_S:
+            self._last_loud = time.monotonic()
+            log.error(
+                "alert events DROPPED: the database has not taken them (%s); dropped so far: "
+                "%d events and %d updates; %d waiting",
+                self.stats_.last_error or "writer behind",
+                self.stats_.dropped,
+                self.stats_.dropped_updates,
+                len(self._queue),
+            )
+
+    def stats(self) -> dict[str, Any]:
+        with self._cond:
+            s = self.stats_
+            return {
+                "committed": s.committed,
+                "pending": len(self._queue) + self._in_flight,
+                "dropped": s.dropped,
+                "dropped_updates": s.dropped_updates,
+                "rejected": s.rejected,
+                "db_errors": s.db_errors,
+                "db_down_s": round(time.monotonic() - s.down_since, 1) if s.down_since else 0.0,
+                "last_error": s.last_error,
+                "snapshots_written": s.snapshots_written,
+                "snapshots_failed": s.snapshots_failed,
+                "snapshots_skipped": s.snapshots_skipped,
+                "lost_at_shutdown": s.lost_at_shutdown,
+            }
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued, for at most `timeout` seconds; count and log what is left."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._give_up.set()
+            self._thread.join(2.0)
+        with self._cond:
+            left = len(self._queue) + self._in_flight
+            self.stats_.lost_at_shutdown += left
+        if left:
+            log.error("%d alert events could not be written before the camera stopped", left)
+        if isinstance(self._database, Database):
+            self._database.dispose()
+
+    # ---- the writer thread -------------------------------------------------------------------
+
+    @property
+    def database(self) -> Database:
+        if isinstance(self._database, str):
+            self._database = Database(self._database)
+        return self._database
+
+    def _run(self) -> None:
+        delay = self.retry_initial
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue:
+                    return
+                take = min(self.batch_size, len(self._queue))
+                batch = [self._queue.popleft() for _ in range(take)]
+                self._in_flight = len(batch)
+            self._write_snapshots(batch)
+            written, left, error = self._write(batch)
+            with self._cond:
+                self.stats_.committed += len(written)
+                self._queue.extendleft(reversed(left))  # retried first, in order
+                self._in_flight = 0
+                self._trim()
+            for event in written:
+                self._announce(event)
+            if error is None:
+                delay = self.retry_initial
+                self._recovered()
+                continue
+            self._failed(len(left), error)
+            if self._give_up.wait(delay):
+                return
+            delay = min(delay * 2, self.retry_max)
+
+    def _write(
+        self, batch: list[_Pending]
+    ) -> tuple[list[AlertEvent], list[_Pending], BaseException | None]:
+        """Commit the batch: (events written, items to retry, the transient error if any).
+
+        One transaction for the whole batch; if the database rejects it for a reason a retry
+        cannot fix, event by event, so only the event at fault is dropped (and counted).
+        """
+        try:
+            return self._commit(batch), [], None
+        except Exception as exc:
+            if _transient(exc):
+                return [], batch, exc
+        written: list[AlertEvent] = []
+        for i, item in enumerate(batch):
+            try:
+                written += self._commit([item])
+            except Exception as exc:
+                if _transient(exc):
+                    return written, batch[i:], exc
+                with self._cond:
+                    self.stats_.rejected += 1
+                log.error("alert event %s rejected by the database: %s", item.event.id, exc)
+        return written, [], None
+
+    def _announce(self, event: AlertEvent) -> None:
+        if self.on_committed is None:
+            return
+        try:
+            self.on_committed(event)
+        except Exception:
+            log.exception("announcing alert event %s failed", event.id)
+
+    def _failed(self, retried: int, exc: BaseException) -> None:
+        with self._cond:
+            self.stats_.db_errors += 1
+            self.stats_.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            first = self.stats_.down_since is None
+            if first:
+                self.stats_.down_since = time.monotonic()
+            pending = len(self._queue)
+        if first or time.monotonic() - self._last_loud >= 30.0:
+            self._last_loud = time.monotonic()
+            log.error(
+                "cannot write alert events (%s); %d kept in memory and retried",
+                self.stats_.last_error,
+                max(pending, retried),
+            )
+
+    def _recovered(self) -> None:
+        with self._cond:
+            down_since, self.stats_.down_since = self.stats_.down_since, None
+        if down_since is not None:
+            log.warning(
+                "database back after %.1f s; writing the alert events kept meanwhile",
+                time.monotonic() - down_since,
+            )
+
+    def _write_snapshots(self, batch: list[_Pending]) -> None:
+        for item in batch:
+            job = item.snapshot
+            if job is None:
+                continue
+            try:
+                image = draw_alert(job.frame, job.box, job.caption)
+                write_atomic(job.path, encode_jpeg(image, self.snapshot_quality))
+                self.stats_.snapshots_written += 1
+            except (OSError, MediaError) as exc:
+                self.stats_.snapshots_failed += 1
+                log.error("cannot write snapshot %s: %s", job.path, exc)
+            item.snapshot = None
+            with self._cond:
+                self._frames_held -= 1
+
+    def _commit(self, batch: list[_Pending]) -> list[AlertEvent]:
+        """Write `batch` in one transaction (each event in its own savepoint)."""
+        self._ensure_schema()
+        written: list[AlertEvent] = []
+        with self.database.session() as session:
+            for item in batch:
+                record_alert_event(session, item.event, self.sinks)
+                written.append(item.event)
+        return written
+
+    def _ensure_schema(self) -> None:
+        """A camera started without the service (`atalaia supervisor`) may find no tables."""
+        if self._schema_ready:
+            return
+        try:
+            present = inspect(self.database.engine).has_table("alert_events")
+        except SQLAlchemyError as exc:
+            raise StorageError(str(exc)) from exc
+        if not present:
+            self.database.migrate()
+        self._schema_ready = True

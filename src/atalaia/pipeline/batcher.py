@@ -1,0 +1,73 @@
+"""RequestBatcher: which frames the detector runs next, and which it drops.
+
+Latency stays bounded under overload by two rules. A camera has at most one request waiting:
+a newer frame supersedes the older one (dropped as `overload`), so a slow detector never
+builds a backlog. A request whose frame is older than its camera's maximum age is dropped
+as `stale` instead of being inferred. What remains is served oldest first, `batch_max` at a
+time, after waiting at most `batch_timeout` for the batch to fill, so the cost of one model
+call is shared across cameras without making any one of them wait long.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from atalaia.frames import FrameRef
+
+
+@dataclass(frozen=True, slots=True)
+class DetectRequest:
+    ref: FrameRef
+    max_age_s: float
+    received: float  # monotonic time the detector got it
+
+    def age(self, wall_now: float) -> float:
+        return wall_now - self.ref.ts
+
+
+class RequestBatcher:
+    def __init__(self, batch_max: int, batch_timeout_s: float) -> None:
+        if batch_max < 1:
+            raise ValueError("batch_max must be at least 1")
+        self.batch_max = batch_max
+        self.batch_timeout_s = batch_timeout_s
+        self._pending: dict[str, DetectRequest] = {}
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def offer(self, request: DetectRequest) -> DetectRequest | None:
+        """Queue `request`; return the request it superseded (to be reported as dropped)."""
+        previous = self._pending.get(request.ref.camera)
+        if previous is not None and previous.ref.seq > request.ref.seq:
+            return request  # arrived out of order: the newer one stays
+        self._pending[request.ref.camera] = request
+        return previous
+
+    def drop_camera(self, camera: str) -> DetectRequest | None:
+        """Forget a camera's waiting request (its connection closed)."""
+        return self._pending.pop(camera, None)
+
+    def wait_time(self, mono_now: float) -> float | None:
+        """Seconds until a batch should be formed; None when nothing is waiting."""
+        if not self._pending:
+            return None
+        if len(self._pending) >= self.batch_max:
+            return 0.0
+        oldest = min(r.received for r in self._pending.values())
+        return max(0.0, oldest + self.batch_timeout_s - mono_now)
+
+    def take(
+        self, mono_now: float, wall_now: float
+    ) -> tuple[list[DetectRequest], list[DetectRequest]]:
+        """Form a batch if one is due: (batch, stale requests dropped on the way)."""
+        wait = self.wait_time(mono_now)
+        if wait is None or wait > 0:
+            return [], []
+        stale = [r for r in self._pending.values() if r.age(wall_now) > r.max_age_s]
+        for r in stale:
+            del self._pending[r.ref.camera]
+        ready = sorted(self._pending.values(), key=lambda r: r.ref.ts)[: self.batch_max]
+        for r in ready:
+            del self._pending[r.ref.camera]
+        return ready, stale

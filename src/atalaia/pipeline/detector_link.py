@@ -1,0 +1,145 @@
+"""DetectorLink: a camera's connection to its detector process.
+
+Connecting, reconnecting and receiving happen on one background thread, so a detector that is
+down, restarting or frozen never stalls capture. Sending never waits either: at most
+`max_in_flight` requests may be unanswered (the detector answers every request with a result
+or a drop), which also bounds what can sit in the socket buffer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable
+from multiprocessing.connection import Client, Connection
+from typing import Any
+
+from atalaia.frames import FrameRef
+
+log = logging.getLogger(__name__)
+
+OnMessage = Callable[[tuple[Any, ...]], None]
+
+
+class DetectorLink:
+    def __init__(
+        self,
+        address: str,
+        authkey: bytes,
+        hello: tuple[Any, ...],
+        on_message: OnMessage,
+        stopping: threading.Event,
+        max_in_flight: int = 4,
+        retry_s: float = 0.5,
+    ) -> None:
+        self.address = address
+        self.authkey = authkey
+        self.hello = hello
+        self.on_message = on_message
+        self.stopping = stopping
+        self.max_in_flight = max_in_flight
+        self.retry_s = retry_s
+        self.class_names: list[str] = []
+        self.connects = 0
+        self._conn: Connection | None = None
+        self._lock = threading.Lock()
+        self._in_flight = 0
+        self._thread = threading.Thread(target=self._run, name="detector-link", daemon=True)
+
+    def start(self) -> DetectorLink:
+        self._thread.start()
+        return self
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and bool(self.class_names)
+
+    def request(self, ref: FrameRef) -> str | None:
+        """Ask for detection of `ref`; None when sent, else why not (a drop cause)."""
+        with self._lock:
+            conn = self._conn
+            if conn is None or not self.class_names:
+                return "no_detector"
+            if self._in_flight >= self.max_in_flight:
+                return "overload"
+            try:
+                conn.send(("detect", ref.slot, ref.seq, ref.ts))
+            except OSError:
+                return "no_detector"
+            self._in_flight += 1
+        return None
+
+    def _answered(self) -> None:
+        with self._lock:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def _connect(self) -> Connection | None:
+        try:
+            conn = Client(self.address, family="AF_UNIX", authkey=self.authkey)
+        except (OSError, EOFError):
+            return None
+        try:
+            conn.send(self.hello)
+        except OSError:
+            conn.close()
+            return None
+        return conn
+
+    def _run(self) -> None:
+        while not self.stopping.is_set():
+            conn = self._connect()
+            if conn is None:
+                self.stopping.wait(self.retry_s)
+                continue
+            self.connects += 1
+            with self._lock:
+                self._conn, self._in_flight = conn, 0
+            try:
+                self._receive(conn)
+            finally:
+                with self._lock:
+                    self._conn = None
+                    self.class_names = []
+                with contextlib.suppress(OSError):
+                    conn.close()
+            if not self.stopping.is_set():
+                log.warning("lost the detector; reconnecting")
+
+    def _receive(self, conn: Connection) -> None:
+        while not self.stopping.is_set():
+            try:
+                if not conn.poll(0.5):
+                    continue
+                message = conn.recv()
+            except (EOFError, OSError):
+                return
+            kind = message[0]
+            if kind == "welcome":
+                self.class_names = list(message[1])
+                log.info("detector connected (%d classes)", len(self.class_names))
+                continue
+            if kind in ("result", "dropped"):
+                self._answered()
+            try:
+                self.on_message(message)
+            except Exception:
+                log.exception("handling a detector message failed")
+
+    def close(self, timeout: float = 2.0) -> None:
+        self.stopping.set()
+        with self._lock:
+            if self._conn is not None:
+                with contextlib.suppress(OSError):
+                    self._conn.close()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+def wait_connected(link: DetectorLink, timeout: float) -> bool:
+    """For tests and start-up logs: wait until the detector answered the hello."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not link.connected:
+        time.sleep(0.05)
+    return link.connected

@@ -1,0 +1,229 @@
+"""The detector process: one model, loaded once, batching frames from every camera.
+
+Cameras connect to a Unix socket (one private connection each, so a camera killed mid-message
+damages only its own connection) and send `FrameRef`s; pixels are read straight from each
+camera's shared-memory ring. Every request gets exactly one answer, a result or a drop with
+its cause, so a camera always knows how many of its requests are still in flight.
+
+Messages, camera -> detector: ("hello", camera, ring_name, max_age_s), ("detect", slot, seq, ts).
+Detector -> camera: ("welcome", class_names, info), ("result", seq, ts, wire, infer_ms, batch),
+("dropped", seq, cause).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import time
+from collections import Counter, deque
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection, Listener, wait
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydantic import TypeAdapter
+
+from atalaia.config.detectors import DetectorConfig
+from atalaia.detect import DetectorError, build_detector
+from atalaia.frames import FrameRef, FrameRing
+from atalaia.pipeline.batcher import DetectRequest, RequestBatcher
+from atalaia.pipeline.stats import percentiles
+from atalaia.supervisor.child import ChildContext, idle_collect, tune_gc
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CameraLink:
+    conn: Connection
+    camera: str = ""
+    ring: FrameRing | None = None
+    max_age_s: float = 0.5
+
+
+@dataclass
+class DetectorStats:
+    requests: int = 0
+    frames: int = 0
+    batches: int = 0
+    batch_sizes: Counter[int] = field(default_factory=Counter)
+    infer_ms: deque[float] = field(default_factory=lambda: deque(maxlen=2000))
+    drops: Counter[str] = field(default_factory=Counter)
+    errors: int = 0
+
+    def snapshot(self, connections: int, pending: int) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "frames": self.frames,
+            "batches": self.batches,
+            "mean_batch": round(self.frames / self.batches, 3) if self.batches else 0.0,
+            "batch_sizes": dict(sorted(self.batch_sizes.items())),
+            "infer_ms": percentiles(self.infer_ms),
+            "drops": dict(self.drops),
+            "errors": self.errors,
+            "connections": connections,
+            "pending": pending,
+        }
+
+
+class DetectorServer:
+    """Accepts camera connections, batches their requests, answers each one."""
+
+    def __init__(self, ctx: ChildContext) -> None:
+        settings = ctx.settings
+        raw: dict[str, Any] = settings["detector"]
+        self.config: DetectorConfig = TypeAdapter(DetectorConfig).validate_python(raw)
+        self.ctx = ctx
+        self.address = str(settings["address"])
+        self.authkey: bytes = settings["authkey"]
+        self.detector = build_detector(self.config)
+        self.class_names = list(self.detector.class_names)
+        self.info = self.detector.info.to_dict()
+        self.batcher = RequestBatcher(self.config.batch_max, self.config.batch_timeout_ms / 1000)
+        self.stats = DetectorStats()
+        self.links: dict[Connection, CameraLink] = {}
+        self._new: deque[Connection] = deque()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.address)  # left by a predecessor killed with -9
+        self.listener = Listener(self.address, family="AF_UNIX", authkey=self.authkey)
+        ctx.stats_from(lambda: self.stats.snapshot(len(self.links), len(self.batcher)))
+
+    def _accept(self) -> None:
+        while not self.ctx.stopping:
+            try:
+                conn = self.listener.accept()
+            except Exception as exc:  # a bad handshake must not end the accept loop
+                if self.ctx.stopping:
+                    return
+                log.warning("rejected a connection: %s", exc)
+                continue
+            self._new.append(conn)
+
+    def run(self) -> None:
+        threading.Thread(target=self._accept, name="accept", daemon=True).start()
+        log.info("detector ready: %s", self.info)
+        tune_gc()
+        last_gc = time.monotonic()
+        while not self.ctx.stopping:
+            self.ctx.progress()
+            while self._new:
+                conn = self._new.popleft()
+                self.links[conn] = CameraLink(conn)
+            wait_s = self.batcher.wait_time(time.monotonic())
+            timeout = 0.1 if wait_s is None else min(wait_s, 0.1)
+            for ready in wait(list(self.links), timeout=timeout):
+                link = self.links.get(ready)  # type: ignore[call-overload]
+                if link is not None:
+                    self._receive(link)
+            batch, stale = self.batcher.take(time.monotonic(), time.time())
+            for request in stale:
+                self._drop(request, "stale")
+            if batch:
+                self._infer(batch)
+            else:
+                last_gc = idle_collect(last_gc)
+        self.close()
+
+    def _receive(self, link: CameraLink) -> None:
+        try:
+            while link.conn.poll():
+                message = link.conn.recv()
+                kind = message[0]
+                if kind == "detect":
+                    _, slot, seq, ts = message
+                    self.stats.requests += 1
+                    request = DetectRequest(
+                        FrameRef(link.camera, slot, seq, ts), link.max_age_s, time.monotonic()
+                    )
+                    superseded = self.batcher.offer(request)
+                    if superseded is not None:
+                        self._drop(superseded, "overload")
+                elif kind == "hello":
+                    _, link.camera, ring_name, link.max_age_s = message
+                    link.ring = FrameRing.attach(ring_name, link.camera)
+                    link.conn.send(("welcome", self.class_names, self.info))
+                    log.info("camera %s connected", link.camera)
+        except (EOFError, OSError):
+            self._disconnect(link)
+
+    def _disconnect(self, link: CameraLink) -> None:
+        self.links.pop(link.conn, None)
+        self.batcher.drop_camera(link.camera)
+        with contextlib.suppress(OSError):
+            link.conn.close()
+        if link.ring is not None:
+            link.ring.close()
+        if link.camera:
+            log.info("camera %s disconnected", link.camera)
+
+    def _link(self, camera: str) -> CameraLink | None:
+        return next((lk for lk in self.links.values() if lk.camera == camera), None)
+
+    def _answer(self, camera: str, message: tuple[Any, ...]) -> None:
+        link = self._link(camera)
+        if link is None:
+            return
+        try:
+            link.conn.send(message)
+        except OSError:
+            self._disconnect(link)
+
+    def _drop(self, request: DetectRequest, cause: str) -> None:
+        self.stats.drops[cause] += 1
+        self._answer(request.ref.camera, ("dropped", request.ref.seq, cause))
+
+    def _infer(self, batch: list[DetectRequest]) -> None:
+        views: list[np.ndarray] = []
+        kept: list[tuple[DetectRequest, FrameRing]] = []
+        for request in batch:
+            link = self._link(request.ref.camera)
+            view = (
+                link.ring.view(request.ref) if link is not None and link.ring is not None else None
+            )
+            if view is None or link is None or link.ring is None:
+                self._drop(request, "stale")  # lapped by the camera before we got to it
+                continue
+            views.append(view)
+            kept.append((request, link.ring))
+        if not views:
+            return
+        started = time.perf_counter()
+        try:
+            results = self.detector.detect(views)
+        except DetectorError as exc:
+            self.stats.errors += 1
+            log.error("detection failed for a batch of %d: %s", len(views), exc)
+            for request, _ in kept:
+                self._drop(request, "error")
+            return
+        infer_ms = (time.perf_counter() - started) * 1000
+        del views
+        self.stats.batches += 1
+        self.stats.batch_sizes[len(kept)] += 1
+        self.stats.infer_ms.append(infer_ms)
+        for (request, ring), detections in zip(kept, results, strict=True):
+            if not ring.valid(request.ref):
+                self._drop(request, "stale")  # overwritten while the model read it
+                continue
+            self.stats.frames += 1
+            ref = request.ref
+            self._answer(
+                ref.camera, ("result", ref.seq, ref.ts, detections.to_wire(), infer_ms, len(kept))
+            )
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.listener.close()
+        for link in list(self.links.values()):
+            self._disconnect(link)
+        self.detector.close()
+        with contextlib.suppress(FileNotFoundError):
+            Path(self.address).unlink()
+
+
+def run_detector(ctx: ChildContext) -> None:
+    """Entry point of a detector process."""
+    DetectorServer(ctx).run()

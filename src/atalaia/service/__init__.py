@@ -1,0 +1,1 @@
+"""The long-running service: the BackgroundManager and how the app starts and stops it."""

@@ -1,0 +1,56 @@
+"""Prometheus metrics and /api/stats from a real running pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from atalaia.config import CameraConfig
+from tests.api.conftest import AUTH, make_config
+from tests.pipeline.test_pipeline import wait_for
+
+
+def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    out = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            out[(s.name, tuple(sorted(s.labels.items())))] = s.value
+    return out
+
+
+def test_metrics_from_a_running_camera(
+    make_client: Callable[..., TestClient], tmp_path: Path
+) -> None:
+    camera = CameraConfig.model_validate({"id": "demo", "source": "demo://people"})
+    client = make_client(make_config(tmp_path, [camera]), processing=True)
+    manager = client.app.state.manager  # type: ignore[attr-defined]
+
+    def detected() -> int:
+        cams = manager.pipeline_status()["cameras"]
+        return int(cams.get("demo", {}).get("stats", {}).get("counters", {}).get("detected", 0))
+
+    assert wait_for(lambda: detected() > 3, 60)
+    response = client.get("/metrics")  # open by default
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/plain")
+    values = samples(response.text)
+    assert values[("atalaia_camera_frames_captured_total", (("camera", "demo"),))] > 0
+    assert values[("atalaia_camera_frames_detected_total", (("camera", "demo"),))] > 0
+    assert (
+        "atalaia_camera_frames_dropped_total",
+        (("camera", "demo"), ("cause", "stale")),
+    ) in values
+    assert values[("atalaia_capture_to_result_seconds_count", (("camera", "demo"),))] > 0
+    assert values[("atalaia_process_running", (("process", "camera:demo"),))] == 1.0
+    assert values[("atalaia_detector_frames_total", (("detector", "default"),))] > 0
+    stats = client.get("/api/stats", headers=AUTH).json()
+    assert stats["pipeline"]["cameras"]["demo"]["stats"]["counters"]["detected"] > 0
+    assert client.get("/api/stats").status_code == 401
+
+
+def test_metrics_can_be_closed(make_client: Callable[..., TestClient], tmp_path: Path) -> None:
+    client = make_client(make_config(tmp_path, public_metrics=False))
+    assert client.get("/metrics").status_code == 401
+    assert client.get("/metrics", headers=AUTH).status_code == 200

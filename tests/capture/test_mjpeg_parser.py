@@ -1,0 +1,89 @@
+"""The MJPEG multipart parser on the shapes cameras really send, fed in awkward pieces."""
+
+from __future__ import annotations
+
+import pytest
+
+from atalaia.capture.mjpeg_parser import (
+    ESP32_BOUNDARY,
+    MalformedStream,
+    MultipartJpegParser,
+    boundary_from_content_type,
+    looks_like_jpeg,
+)
+
+JPEG_A = b"\xff\xd8" + b"A" * 500 + b"\xff\xd9"
+JPEG_B = b"\xff\xd8" + b"--1234\r\nnot a boundary" + b"B" * 300 + b"\xff\xd9"
+
+
+def esp32_part(jpeg: bytes, *, length: bool = True, newline: bytes = b"\r\n") -> bytes:
+    head = newline + b"--" + ESP32_BOUNDARY.encode() + newline + b"Content-Type: image/jpeg"
+    head += newline
+    if length:
+        head += b"Content-Length: " + str(len(jpeg)).encode() + newline
+    head += b"X-Timestamp: 1700000000.000001" + newline + newline
+    return head + jpeg
+
+
+def feed_in_pieces(parser: MultipartJpegParser, data: bytes, size: int) -> list[bytes]:
+    out: list[bytes] = []
+    for i in range(0, len(data), size):
+        out += parser.feed(data[i : i + size])
+    return out
+
+
+@pytest.mark.parametrize("piece", [1, 7, 64, 100_000])
+@pytest.mark.parametrize("length", [True, False])
+def test_esp32_stream_in_any_chunking(piece: int, length: bool) -> None:
+    stream = b"".join(esp32_part(j, length=length) for j in (JPEG_A, JPEG_B, JPEG_A))
+    stream += esp32_part(JPEG_B, length=length)  # a last part completed by the next boundary
+    stream += b"\r\n--" + ESP32_BOUNDARY.encode() + b"\r\n"
+    parts = feed_in_pieces(MultipartJpegParser(ESP32_BOUNDARY), stream, piece)
+    assert parts == [JPEG_A, JPEG_B, JPEG_A, JPEG_B]
+
+
+def test_bare_newlines_junk_before_the_first_boundary_and_dashed_boundary_param() -> None:
+    parser = MultipartJpegParser("--frame")
+    stream = b"garbage before\n--frame\nContent-Type: image/jpeg\n\n" + JPEG_A + b"\n--frame\n"
+    stream += b"\n" + JPEG_B + b"\n--frame\n"  # a part with no headers at all
+    assert parser.feed(stream) == [JPEG_A, JPEG_B]
+
+
+def test_a_body_that_never_shows_a_boundary_is_rejected_not_buffered_forever() -> None:
+    parser = MultipartJpegParser("b", max_part_bytes=1000)
+    parser.feed(b"--b\r\n\r\n")
+    with pytest.raises(MalformedStream):
+        for _ in range(20):
+            parser.feed(b"x" * 100)
+
+
+def test_oversized_content_length_is_rejected() -> None:
+    parser = MultipartJpegParser("b", max_part_bytes=1000)
+    with pytest.raises(MalformedStream):
+        parser.feed(b"--b\r\nContent-Length: 5000\r\n\r\n")
+
+
+def test_junk_without_a_boundary_is_discarded_as_it_comes() -> None:
+    parser = MultipartJpegParser(ESP32_BOUNDARY)
+    for _ in range(100):
+        assert parser.feed(b"z" * 10_000) == []
+    assert parser.feed(esp32_part(JPEG_A) + b"\r\n--" + ESP32_BOUNDARY.encode()) == [JPEG_A]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("multipart/x-mixed-replace;boundary=123456789000000000000987654321", ESP32_BOUNDARY),
+        ('multipart/x-mixed-replace; boundary="myframe"', "myframe"),
+        ("multipart/x-mixed-replace", ESP32_BOUNDARY),
+    ],
+)
+def test_boundary_from_content_type(header: str, expected: str) -> None:
+    assert boundary_from_content_type(header) == expected
+
+
+def test_looks_like_jpeg() -> None:
+    assert looks_like_jpeg(JPEG_A)
+    assert looks_like_jpeg(JPEG_A + b"\x00" * 10)  # padding after the end marker
+    assert not looks_like_jpeg(JPEG_A[:-2])  # truncated
+    assert not looks_like_jpeg(b"<html>")

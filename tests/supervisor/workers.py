@@ -1,0 +1,37 @@
+"""Module-level targets for supervised test processes (spawn needs importable functions)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from atalaia.supervisor import ChildContext
+
+log = logging.getLogger("tests.worker")
+
+
+def steady(ctx: ChildContext) -> None:
+    """Makes progress until asked to stop; records when it stopped."""
+    beats = 0
+    ctx.stats_from(lambda: {"beats": beats})
+    log.info("worker %s up with secret rtsp://admin:hunter2@cam/s", ctx.name)
+    while not ctx.stopping:
+        beats += 1
+        ctx.progress()
+        time.sleep(0.05)
+    out = ctx.settings.get("stop_file")
+    if out:
+        Path(out).write_text(f"{time.time()}")
+
+
+def hangs(ctx: ChildContext) -> None:
+    """Heartbeat thread alive, loop stuck: must be seen as hung."""
+    ctx.progress()
+    while True:
+        time.sleep(1)
+
+
+def crashes(ctx: ChildContext) -> None:
+    time.sleep(0.1)
+    raise RuntimeError("boom from " + ctx.name)
