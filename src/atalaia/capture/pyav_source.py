@@ -22,6 +22,7 @@ from typing import Any
 
 import av
 import av.error
+import cv2
 import numpy as np
 from av.container import InputContainer
 from av.video.frame import VideoFrame
@@ -33,6 +34,21 @@ from atalaia.capture.masking import Masker
 # Corrupt packets (UDP loss, a camera glitch) are skipped; this many in a row means the stream
 # is garbage and is better reopened.
 MAX_BAD_PACKETS = 50
+
+
+def frame_to_bgr(frame: VideoFrame) -> np.ndarray:
+    """A decoded frame as a BGR uint8 array (height, width, 3).
+
+    Why not always `to_ndarray(format="bgr24")`: for the common case, limited-range 4:2:0
+    (`yuv420p`, what H.264 cameras send), taking the planes as they are and converting with
+    OpenCV costs 0.18 ms per 640x480 frame against 0.53 ms through swscale, and a camera
+    converts every frame it captures. Both use the BT.601 limited-range matrix. Full-range
+    (`yuvj420p`), odd sizes and every other format keep the swscale path.
+    """
+    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+        return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
+    image = frame.to_ndarray(format="bgr24")
+    return np.ascontiguousarray(image, dtype=np.uint8)
 
 
 class PyAVSource:
@@ -109,8 +125,7 @@ class PyAVSource:
     def retrieve(self) -> np.ndarray:
         if self._frame is None:
             raise SourceError(f"no frame grabbed from {self.label}")
-        image = self._frame.to_ndarray(format="bgr24")
-        return np.ascontiguousarray(image, dtype=np.uint8)
+        return frame_to_bgr(self._frame)
 
     def close(self) -> None:
         self._frames = None

@@ -23,6 +23,7 @@ from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 from pydantic import TypeAdapter
 
@@ -73,6 +74,10 @@ class DetectorServer:
     """Accepts camera connections, batches their requests, answers each one."""
 
     def __init__(self, ctx: ChildContext) -> None:
+        # The engine already spreads a batch over its own runs (each one letterboxes its
+        # share); OpenCV's pool inside each resize would only oversubscribe the cores that
+        # ONNX Runtime and the cameras are using.
+        cv2.setNumThreads(1)
         settings = ctx.settings
         raw: dict[str, Any] = settings["detector"]
         self.config: DetectorConfig = TypeAdapter(DetectorConfig).validate_python(raw)
