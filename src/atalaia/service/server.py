@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+from types import FrameType
 
 import uvicorn
 
@@ -59,6 +61,29 @@ def serve(config: AtalaiaConfig) -> None:
                 lifespan="on",
             )
         )
-        server.run()
+        _run_to_clean_exit(server)
+        log.info("atalaia stopped")
     finally:
         writer.stop()
+
+
+def _run_to_clean_exit(server: uvicorn.Server) -> None:
+    """Run uvicorn; after a SIGINT/SIGTERM shutdown, return instead of dying by the signal.
+
+    Why: after its graceful shutdown uvicorn restores the handlers it found and raises the
+    signal again, so that with the default handlers the process dies by SIGTERM: no `finally`,
+    no `atexit`. The log writer would never flush its last lines, and multiprocessing's
+    finalizers would never release the log queue's semaphores (the resource tracker then warns
+    of "leaked semaphore objects"). With these handlers the raised signal only asks uvicorn to
+    stop (already done), the caller's cleanup runs, and the exit status is 0.
+    """
+
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        server.should_exit = True  # a signal before uvicorn took over still stops it
+
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        server.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
