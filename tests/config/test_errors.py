@@ -94,6 +94,30 @@ CASES = [
         "at least 3",
     ),
     (
+        "USB pixel format unknown",
+        "cameras:\n  - id: a\n    source:\n      url: /dev/video0\n"
+        "      device:\n        pixel_format: rgb\n",
+        "cameras[0].source.device.pixel_format",
+        6,
+        "'mjpeg', 'yuyv' or 'h264'",
+    ),
+    (
+        "USB width without height",
+        "cameras:\n  - id: a\n    source:\n      url: /dev/video0\n"
+        "      device:\n        width: 1280\n",
+        "cameras[0].source.device.height",
+        None,
+        "width and height go together",
+    ),
+    (
+        "USB settings on a network camera",
+        "cameras:\n  - id: a\n    source:\n      url: rtsp://cam.local/s\n"
+        "      device:\n        fps: 30\n",
+        "cameras[0].source.device",
+        5,
+        "only to USB cameras",
+    ),
+    (
         "seed key wrong type",
         "supervisor_max_restarts: many\n",
         "supervisor_max_restarts",

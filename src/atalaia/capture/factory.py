@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from atalaia.capture.device_modes import ffmpeg_device_options
 from atalaia.capture.errors import SourceError
 from atalaia.capture.kinds import (
     Backend,
@@ -127,6 +128,7 @@ def _open_device(config: SourceConfig, backend: Backend, masker: Masker) -> Fram
             masker=masker,
             open_timeout=config.open_timeout,
             read_timeout=config.read_timeout,
+            options=ffmpeg_device_options(config.device),
             container_format="v4l2",
         )
     return OpenCVSource(
@@ -135,6 +137,7 @@ def _open_device(config: SourceConfig, backend: Backend, masker: Masker) -> Fram
         open_timeout=config.open_timeout,
         read_timeout=config.read_timeout,
         device=True,
+        device_settings=config.device,
     )
 
 

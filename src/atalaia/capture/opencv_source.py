@@ -17,6 +17,7 @@ and prints its own warnings on stderr; PyAV is the default for network sources f
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -24,8 +25,12 @@ import threading
 import cv2
 import numpy as np
 
+from atalaia.capture.device_modes import apply_device_settings
 from atalaia.capture.errors import EndOfStream, SourceError
 from atalaia.capture.masking import Masker
+from atalaia.config.cameras import DeviceSettings
+
+log = logging.getLogger(__name__)
 
 CAPTURE_OPTIONS_ENV = "OPENCV_FFMPEG_CAPTURE_OPTIONS"
 V4L_SELECT_TIMEOUT_ENV = "OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT"
@@ -43,6 +48,7 @@ class OpenCVSource:
         open_timeout: float,
         read_timeout: float,
         device: bool = False,
+        device_settings: DeviceSettings | None = None,
         ffmpeg_options: dict[str, str] | None = None,
         finite: bool = False,
         loop: bool = False,
@@ -53,6 +59,7 @@ class OpenCVSource:
         self._open_timeout = open_timeout
         self._read_timeout = read_timeout
         self._device = device
+        self._device_settings = device_settings
         self._ffmpeg_options = dict(ffmpeg_options or {})
         self._finite = finite
         self._loop = loop
@@ -137,6 +144,10 @@ class OpenCVSource:
                 f"cannot open {what} {self.label} with OpenCV (it gives no reason: check "
                 "the address, credentials and that it is a video)"
             )
+        if self._device_settings is not None and self._device_settings.requested:
+            differences = apply_device_settings(capture, self._device_settings)
+            if differences:
+                log.warning("%s runs in another mode: %s", self.label, "; ".join(differences))
         fps = float(capture.get(cv2.CAP_PROP_FPS))
         self._fps = fps if 0 < fps < 1000 else None
         self._capture = capture

@@ -50,6 +50,31 @@ def check_source_url(url: str) -> str:
     )
 
 
+class DeviceSettings(StrictModel):
+    """What to ask of a USB camera (`/dev/videoN`); unset keeps the driver's choice.
+
+    Why it matters: many USB cameras default to raw YUYV at a size the bus cannot carry at full
+    rate, and only reach their advertised fps in `mjpeg`. A device that cannot do what is asked
+    picks its nearest mode; the camera's log then says what it gave instead.
+    """
+
+    width: int | None = Field(None, ge=16, le=7680)
+    height: int | None = Field(None, ge=16, le=4320)
+    fps: float | None = Field(None, gt=0, le=240)
+    pixel_format: Literal["mjpeg", "yuyv", "h264"] | None = None
+
+    @model_validator(mode="after")
+    def _size_in_pairs(self) -> DeviceSettings:
+        if (self.width is None) != (self.height is None):
+            missing = "height" if self.height is None else "width"
+            raise _keyed_error((missing,), "width and height go together: set both or neither")
+        return self
+
+    @property
+    def requested(self) -> bool:
+        return any(v is not None for v in (self.width, self.fps, self.pixel_format))
+
+
 class SourceConfig(StrictModel):
     """How to open and keep reading one camera; timeouts are always set (readers never reconnect
     by themselves and can block for as long as a server is frozen)."""
@@ -64,11 +89,20 @@ class SourceConfig(StrictModel):
     reconnect_max: float = Field(30.0, gt=0, le=3600)
     loop: bool = True
     realtime: bool = True
+    device: DeviceSettings = DeviceSettings()
 
     @field_validator("url")
     @classmethod
     def _valid_url(cls, url: str) -> str:
         return check_source_url(url)
+
+    @model_validator(mode="after")
+    def _device_settings_need_a_device(self) -> SourceConfig:
+        if self.device.requested and not _DEVICE.match(self.url):
+            raise _keyed_error(
+                ("device",), "device settings apply only to USB cameras (url: /dev/videoN)"
+            )
+        return self
 
     @model_validator(mode="before")
     @classmethod
