@@ -85,7 +85,7 @@ class AlertEvent:
         return cls(
             type=payload["type"],
             after=state(payload["after"]),
-            before=state(payload["before"]),
+            before=state(payload["before"]) if payload.get("before") is not None else None,
             id=payload["id"],
             created_at=payload.get("created_at", 0.0),
         )

@@ -17,6 +17,10 @@ update or the end carries the same alert forward), then the oldest events, every
 in the stats and logged at ERROR. A retry after a commit whose acknowledgement was lost may
 record an event twice; its payload keeps the event's stable id, so sinks drop the duplicate.
 
+What is still unwritten when the camera stops goes to its `AlertSpool` (a file in the data
+directory) and is written first by the camera's next recorder; only what cannot even be put
+on disk counts as `lost_at_shutdown`.
+
 Snapshot frames are the only large items; at most `max_snapshot_frames` wait at once (the
 thread writes them even while the database is down), beyond that a snapshot is skipped and
 counted.
@@ -35,7 +39,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import (
     DBAPIError,
     DisconnectionError,
@@ -49,7 +53,9 @@ from atalaia.events.recorder import record_alert_event
 from atalaia.events.types import AlertEvent
 from atalaia.media.jpeg import MediaError, encode_jpeg, write_atomic
 from atalaia.media.overlay import draw_alert
+from atalaia.pipeline.alert_spool import AlertSpool
 from atalaia.storage import Database, StorageError
+from atalaia.storage.models import AlertEvent as AlertEventRow
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +76,7 @@ class SnapshotJob:
 class _Pending:
     event: AlertEvent
     snapshot: SnapshotJob | None = None
+    from_spool: bool = False  # may already be stored (a commit whose ack was lost)
 
 
 @dataclass
@@ -83,6 +90,8 @@ class RecorderStats:
     snapshots_failed: int = 0
     snapshots_skipped: int = 0
     lost_at_shutdown: int = 0
+    spooled: int = 0
+    replayed: int = 0
     last_error: str | None = None
     down_since: float | None = field(default=None)
 
@@ -109,8 +118,10 @@ class AlertRecorder:
         batch_size: int = 64,
         retry_initial: float = 0.5,
         retry_max: float = 10.0,
+        spool: AlertSpool | None = None,
     ) -> None:
         self._database = database
+        self.spool = spool
         self.sinks = list(dict.fromkeys(sinks))
         self.on_committed = on_committed
         self.max_pending = max_pending
@@ -122,6 +133,7 @@ class AlertRecorder:
         self.stats_ = RecorderStats()
         self._queue: deque[_Pending] = deque()
         self._in_flight = 0
+        self._batch: list[_Pending] = []
         self._frames_held = 0
         self._cond = threading.Condition()
         self._closing = False
@@ -189,6 +201,8 @@ class AlertRecorder:
                 "snapshots_failed": s.snapshots_failed,
                 "snapshots_skipped": s.snapshots_skipped,
                 "lost_at_shutdown": s.lost_at_shutdown,
+                "spooled": s.spooled,
+                "replayed": s.replayed,
             }
 
     def close(self, timeout: float = 5.0) -> None:
@@ -202,12 +216,41 @@ class AlertRecorder:
             self._give_up.set()
             self._thread.join(2.0)
         with self._cond:
-            left = len(self._queue) + self._in_flight
-            self.stats_.lost_at_shutdown += left
-        if left:
-            log.error("%d alert events could not be written before the camera stopped", left)
+            # A writer still stuck in a commit may yet finish it: its batch is kept as well,
+            # and the next recorder skips what did get stored.
+            stuck = list(self._batch) if self._thread.is_alive() else []
+            left = [p.event for p in stuck] + [p.event for p in self._queue]
+            self._queue.clear()
+        lost = self._keep(left)
+        with self._cond:
+            self.stats_.lost_at_shutdown += lost
+        if lost:
+            log.error("%d alert events could not be written before the camera stopped", lost)
         if isinstance(self._database, Database):
             self._database.dispose()
+
+    def _keep(self, events: list[AlertEvent]) -> int:
+        """Put the unwritten events in the spool; return how many could not be kept."""
+        if not events:
+            return 0
+        if self.spool is None:
+            return len(events)
+        try:
+            refused = self.spool.save(events)
+        except OSError as exc:
+            log.error("cannot keep alert events in %s: %s", self.spool.path, exc)
+            return len(events)
+        kept = len(events) - len(refused)
+        with self._cond:
+            self.stats_.spooled += kept
+        if kept:
+            log.warning(
+                "%d alert events not yet in the database are kept in %s; the camera's next "
+                "start writes them",
+                kept,
+                self.spool.path,
+            )
+        return len(refused)
 
     # ---- the writer thread -------------------------------------------------------------------
 
@@ -218,6 +261,8 @@ class AlertRecorder:
         return self._database
 
     def _run(self) -> None:
+        if not self._replay():
+            return
         delay = self.retry_initial
         while True:
             with self._cond:
@@ -228,12 +273,14 @@ class AlertRecorder:
                 take = min(self.batch_size, len(self._queue))
                 batch = [self._queue.popleft() for _ in range(take)]
                 self._in_flight = len(batch)
+                self._batch = batch
             self._write_snapshots(batch)
             written, left, error = self._write(batch)
             with self._cond:
                 self.stats_.committed += len(written)
                 self._queue.extendleft(reversed(left))  # retried first, in order
                 self._in_flight = 0
+                self._batch = []
                 self._trim()
             for event in written:
                 self._announce(event)
@@ -244,6 +291,36 @@ class AlertRecorder:
             self._failed(len(left), error)
             if self._give_up.wait(delay):
                 return
+            delay = min(delay * 2, self.retry_max)
+
+    def _replay(self) -> bool:
+        """Write what the camera's previous run kept in the spool, before any new event.
+
+        Returns False when the recorder is told to give up meanwhile (the spool then stays as
+        it is, and the next start tries again); the events queued meanwhile wait behind.
+        """
+        if self.spool is None:
+            return True
+        events = self.spool.load()
+        if not events:  # none kept (a damaged file is logged and left for a person to see)
+            return True
+        log.warning("writing %d alert events kept in %s", len(events), self.spool.path)
+        items = [_Pending(event, from_spool=True) for event in events]
+        delay = self.retry_initial
+        while True:
+            written, items, error = self._write(items)
+            with self._cond:
+                self.stats_.committed += len(written)
+                self.stats_.replayed += len(written)
+            for event in written:
+                self._announce(event)
+            if error is None:
+                self.spool.clear()
+                self._recovered()
+                return True
+            self._failed(len(items), error)
+            if self._closing or self._give_up.wait(delay):
+                return False
             delay = min(delay * 2, self.retry_max)
 
     def _write(
@@ -326,6 +403,10 @@ class AlertRecorder:
         written: list[AlertEvent] = []
         with self.database.session() as session:
             for item in batch:
+                if item.from_spool and session.scalar(
+                    select(AlertEventRow.seq).where(AlertEventRow.id == item.event.id)
+                ):
+                    continue  # stored by the run that kept it; its deliveries exist too
                 record_alert_event(session, item.event, self.sinks)
                 written.append(item.event)
         return written

@@ -37,6 +37,7 @@ from atalaia.media.overlay import OverlayState
 from atalaia.media.paths import MediaPaths
 from atalaia.media.sampler import MediaSampler
 from atalaia.pipeline.alert_recorder import AlertRecorder
+from atalaia.pipeline.alert_spool import AlertSpool
 from atalaia.pipeline.camera_analytics import CameraAnalytics
 from atalaia.pipeline.detector_link import DetectorLink
 from atalaia.pipeline.schedule import DetectionSchedule, MotionGate
@@ -145,6 +146,7 @@ class CameraWorker:
                     settings.get("sinks") or ["database"],
                     self._announce,
                     snapshot_quality=self.media.snapshot_quality,
+                    spool=AlertSpool.for_camera(Path(settings["data_dir"]), self.camera.id),
                 )
             else:
                 log.error("no database configured: alerts of %s are not kept", self.camera.id)
