@@ -4,14 +4,18 @@ first by its next recorder; nothing twice, nothing out of order."""
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from atalaia.events.types import AlertEvent
 from atalaia.pipeline.alert_recorder import AlertRecorder
 from atalaia.pipeline.alert_spool import AlertSpool
 from atalaia.storage import Database
+from atalaia.storage.models import AlertEvent as AlertEventRow
 from tests.pipeline.test_alert_recorder import (
     SINKS,
     event_ids,
@@ -144,3 +148,62 @@ def test_an_unwritable_spool_counts_the_loss(
     assert recorder.stats()["lost_at_shutdown"] == 3
     assert "cannot keep alert events" in caplog.text
     assert "3 alert events could not be written" in caplog.text
+
+
+CHILD = """
+import sys, time
+from pathlib import Path
+from atalaia.pipeline.alert_recorder import AlertRecorder
+from atalaia.pipeline.alert_spool import AlertSpool
+from atalaia.storage import Database
+from tests.pipeline.test_alert_recorder import SINKS, lifecycle
+
+db = Database(sys.argv[1], busy_timeout_s=0.2)
+spool = AlertSpool(Path(sys.argv[2]))
+recorder = AlertRecorder(db, SINKS, retry_initial=0.05, retry_max=0.2, spool=spool).start()
+for i in range(10):
+    for event in lifecycle(f"{i:032x}"):
+        recorder.submit(event)
+while recorder.stats()["spooled"] < 30:
+    time.sleep(0.02)
+for event in lifecycle(f"{10:032x}"):  # submitted while the database is still down
+    recorder.submit(event)
+while recorder.stats()["spooled"] < 33:
+    time.sleep(0.02)
+print("spooled", flush=True)
+time.sleep(120)
+"""
+
+
+def test_kill_9_while_the_database_is_down_loses_nothing(
+    sqlite: Database,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """The camera process dies (OOM killer, the supervisor's heartbeat kill) during an outage:
+    its events were already moved to the spool by the writer thread, and the next start
+    writes every one, each alert's events in order."""
+    spool_path = tmp_path / "spool" / "gate.jsonl"
+    root = Path(__file__).resolve().parents[2]
+    with locked(sqlite):
+        child = subprocess.Popen(
+            [sys.executable, "-c", CHILD, str(sqlite.engine.url), str(spool_path)],
+            cwd=root,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().strip() == "spooled"
+        finally:
+            child.kill()  # SIGKILL: no close(), no finally, no atexit
+            child.wait(10)
+    assert event_ids(sqlite) == []
+    recorder = AlertRecorder(sqlite, SINKS, spool=AlertSpool(spool_path)).start()
+    assert wait_for(lambda: recorder.stats()["replayed"] == 33)
+    recorder.close()
+    with sqlite.session() as session:
+        payloads = list(session.scalars(select(AlertEventRow.payload).order_by(AlertEventRow.seq)))
+    assert len(payloads) == 33 and len({p["id"] for p in payloads}) == 33
+    order = [(p["after"]["id"], p["type"]) for p in payloads]
+    assert order == [(f"{i:032x}", t) for i in range(11) for t in ("new", "update", "end")]
+    assert not spool_path.exists()

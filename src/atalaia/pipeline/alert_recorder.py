@@ -12,9 +12,11 @@ a bounded in-memory queue and one writer thread, per camera process:
 
 If the database is down (connection refused, locked, cut), the batch goes back to the head
 of the queue and is retried with capped backoff, in order; events keep queueing meanwhile.
-The queue is bounded (`max_pending`): when full, the oldest `update` events go first (a later
-update or the end carries the same alert forward), then the oldest events, every drop counted
-in the stats and logged at ERROR. A retry after a commit whose acknowledgement was lost may
+With a spool (the camera process always has one) the queue is moved to disk while the
+database is down, so a killed process loses nothing; see `_run`. The in-memory queue is
+bounded (`max_pending`): when full, the oldest `update` events go first (a later update or the
+end carries the same alert forward), then the oldest events, every drop counted in the stats
+and logged at ERROR. A retry after a commit whose acknowledgement was lost may
 record an event twice; its payload keeps the event's stable id, so sinks drop the duplicate.
 
 What is still unwritten when the camera stops goes to its `AlertSpool` (a file in the data
@@ -134,6 +136,9 @@ class AlertRecorder:
         self._queue: deque[_Pending] = deque()
         self._in_flight = 0
         self._batch: list[_Pending] = []
+        self._backlog = 0  # events in the spool file, not yet in the database
+        self._spilling = False
+        self._spool_lock = threading.Lock()
         self._frames_held = 0
         self._cond = threading.Condition()
         self._closing = False
@@ -190,7 +195,7 @@ class AlertRecorder:
             s = self.stats_
             return {
                 "committed": s.committed,
-                "pending": len(self._queue) + self._in_flight,
+                "pending": len(self._queue) + self._in_flight + self._backlog,
                 "dropped": s.dropped,
                 "dropped_updates": s.dropped_updates,
                 "rejected": s.rejected,
@@ -206,7 +211,8 @@ class AlertRecorder:
             }
 
     def close(self, timeout: float = 5.0) -> None:
-        """Write what is queued, for at most `timeout` seconds; count and log what is left."""
+        """Write what is queued, for at most `timeout` seconds; keep the rest in the spool and
+        count what cannot even be kept."""
         with self._cond:
             self._closing = True
             self._cond.notify()
@@ -214,6 +220,8 @@ class AlertRecorder:
             self._thread.join(timeout)
         if self._thread.is_alive():
             self._give_up.set()
+            with self._cond:
+                self._cond.notify()
             self._thread.join(2.0)
         with self._cond:
             # A writer still stuck in a commit may yet finish it: its batch is kept as well,
@@ -230,13 +238,14 @@ class AlertRecorder:
             self._database.dispose()
 
     def _keep(self, events: list[AlertEvent]) -> int:
-        """Put the unwritten events in the spool; return how many could not be kept."""
+        """At close: put the unwritten events in the spool; return how many could not be kept."""
         if not events:
             return 0
         if self.spool is None:
             return len(events)
         try:
-            refused = self.spool.save(events)
+            with self._spool_lock:
+                refused = self.spool.save(events)
         except OSError as exc:
             log.error("cannot keep alert events in %s: %s", self.spool.path, exc)
             return len(events)
@@ -261,67 +270,131 @@ class AlertRecorder:
         return self._database
 
     def _run(self) -> None:
-        if not self._replay():
-            return
+        """Memory first; while the database is down, the spool.
+
+        With a spool, a failed write moves every queued event to the file (snapshots written
+        first), and so does every event submitted while the database stays down: a camera
+        process killed meanwhile loses nothing that reached this thread. The file is written
+        back, oldest first, before anything queued after it; only then does the queue go on.
+        """
+        backlog = self._spool_waiting() > 0  # a previous run's events come before any new one
         delay = self.retry_initial
         while True:
-            with self._cond:
-                while not self._queue and not self._closing:
-                    self._cond.wait()
-                if not self._queue:
-                    return
-                take = min(self.batch_size, len(self._queue))
-                batch = [self._queue.popleft() for _ in range(take)]
-                self._in_flight = len(batch)
-                self._batch = batch
-            self._write_snapshots(batch)
-            written, left, error = self._write(batch)
-            with self._cond:
-                self.stats_.committed += len(written)
-                self._queue.extendleft(reversed(left))  # retried first, in order
-                self._in_flight = 0
-                self._batch = []
-                self._trim()
-            for event in written:
-                self._announce(event)
+            if backlog:
+                error, retried = self._write_backlog()
+                if error is None:
+                    backlog = False
+            else:
+                with self._cond:
+                    while not self._queue and not self._closing:
+                        self._cond.wait()
+                    if not self._queue:
+                        return
+                    take = min(self.batch_size, len(self._queue))
+                    batch = [self._queue.popleft() for _ in range(take)]
+                    self._in_flight = len(batch)
+                    self._batch = batch
+                self._write_snapshots(batch)
+                written, left, error = self._write(batch)
+                with self._cond:
+                    self.stats_.committed += len(written)
+                    self._queue.extendleft(reversed(left))  # retried first, in order
+                    self._in_flight = 0
+                    self._batch = []
+                    self._trim()
+                for event in written:
+                    self._announce(event)
+                retried = len(left)
             if error is None:
                 delay = self.retry_initial
                 self._recovered()
                 continue
-            self._failed(len(left), error)
-            if self._give_up.wait(delay):
+            self._failed(retried, error)
+            backlog = self._spill() or backlog
+            if self._wait(delay, spilling=backlog):
                 return
             delay = min(delay * 2, self.retry_max)
 
-    def _replay(self) -> bool:
-        """Write what the camera's previous run kept in the spool, before any new event.
-
-        Returns False when the recorder is told to give up meanwhile (the spool then stays as
-        it is, and the next start tries again); the events queued meanwhile wait behind.
-        """
-        if self.spool is None:
-            return True
-        events = self.spool.load()
-        if not events:  # none kept (a damaged file is logged and left for a person to see)
-            return True
-        log.warning("writing %d alert events kept in %s", len(events), self.spool.path)
-        items = [_Pending(event, from_spool=True) for event in events]
-        delay = self.retry_initial
-        while True:
-            written, items, error = self._write(items)
-            with self._cond:
-                self.stats_.committed += len(written)
-                self.stats_.replayed += len(written)
-            for event in written:
-                self._announce(event)
-            if error is None:
-                self.spool.clear()
-                self._recovered()
-                return True
-            self._failed(len(items), error)
-            if self._closing or self._give_up.wait(delay):
+    def _wait(self, delay: float, *, spilling: bool) -> bool:
+        """Back off for `delay` s; while spilling, events submitted meanwhile go to the spool
+        at once. True when told to give up."""
+        deadline = time.monotonic() + delay
+        while not self._give_up.is_set():
+            if spilling:
+                self._spill()
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
                 return False
-            delay = min(delay * 2, self.retry_max)
+            with self._cond:
+                if not (spilling and self._queue) and not self._give_up.is_set():
+                    self._cond.wait(remaining)
+        return True
+
+    def _spool_waiting(self) -> int:
+        if self.spool is None:
+            return 0
+        waiting = len(self.spool.load())
+        with self._cond:
+            self._backlog = waiting
+        return waiting
+
+    def _spill(self) -> bool:
+        """Move every queued event to the spool (their snapshots written first); True when the
+        spool now holds events to write back. On a disk failure they stay queued in memory."""
+        if self.spool is None:
+            return False
+        with self._cond:
+            items = list(self._queue)
+            self._queue.clear()
+        if not items:
+            return False
+        self._write_snapshots(items)  # the file must exist before any sink hears of the alert
+        try:
+            with self._spool_lock:
+                refused = self.spool.save([item.event for item in items])
+        except OSError as exc:
+            with self._cond:
+                self._queue.extendleft(reversed(items))
+                self._trim()
+            log.error("cannot keep alert events in %s (%s); kept in memory", self.spool.path, exc)
+            return False
+        kept = len(items) - len(refused)
+        with self._cond:
+            self.stats_.spooled += kept
+            self.stats_.rejected += len(refused)
+            self._backlog += kept
+            first = not self._spilling
+            self._spilling = True
+        if first:
+            log.warning("alert events are kept in %s until the database is back", self.spool.path)
+        return kept > 0
+
+    def _write_backlog(self) -> tuple[BaseException | None, int]:
+        """Commit the spool's events in order (ids already stored are skipped); on success
+        the file is removed. Returns the transient error and how many are left, if any."""
+        assert self.spool is not None
+        events = self.spool.load()
+        if events:
+            log.warning("writing %d alert events kept in %s", len(events), self.spool.path)
+        items = [_Pending(event, from_spool=True) for event in events]
+        written, left, error = self._write(items)
+        with self._cond:
+            self.stats_.committed += len(written)
+            self.stats_.replayed += len(written)
+        for event in written:
+            self._announce(event)
+        if error is not None:
+            with self._cond:
+                self._backlog = len(left)
+            return error, len(left)
+        with self._spool_lock:
+            # close() may be appending what it could not write: its events are not in `events`.
+            if not self._give_up.is_set():
+                self.spool.clear()
+        with self._cond:
+            self._backlog = 0
+            self._spilling = False
+        return None, 0
 
     def _write(
         self, batch: list[_Pending]
