@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from atalaia.config.cameras import CameraConfig
+from atalaia.config.cameras import AlertUpdateConfig, CameraConfig
 from atalaia.detect import PpePrompts
 from atalaia.events.types import AlertEvent
 from atalaia.rules import FrameSize, RuleEngine
@@ -39,8 +39,12 @@ class Scene:
         prompts: PpePrompts | None = None,
         size: tuple[int, int] = (640, 480),
         min_update_interval: float = 1.0,
+        min_score_gain: float = 0.05,
     ) -> None:
         cam = camera(rules, zones)
+        cam.alert_updates = AlertUpdateConfig(
+            min_interval=min_update_interval, min_score_gain=min_score_gain
+        )
         self.classes = tuple(classes)
         self.tracker = ByteTracker(cam.track)
         self.engine = RuleEngine(
@@ -48,7 +52,6 @@ class Scene:
             self.classes,
             FrameSize(*size),
             prompts=prompts,
-            min_update_interval=min_update_interval,
         )
         self.ts = 1000.0
         self.events: list[AlertEvent] = []

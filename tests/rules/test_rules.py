@@ -89,6 +89,19 @@ def test_updates_only_for_a_meaningful_score_gain_at_a_bounded_rate() -> None:
     assert len({e.after.id for e in s.events}) == 1
 
 
+def test_the_update_policy_comes_from_the_camera_configuration() -> None:
+    s = Scene(
+        [{"type": "object_in_zone", "zone": "dock", "cooldown": 3}],
+        zones=[DOCK],
+        min_update_interval=0.0,
+        min_score_gain=0.15,
+    )
+    assert kinds(s.frames(5, [IN], scores=[0.6])) == ["new"]
+    assert s.frames(3, [IN], scores=[0.7]) == []  # +0.10 < 0.15
+    assert kinds(s.frames(1, [IN], scores=[0.8])) == ["update"]  # +0.20, no interval
+    assert kinds(s.frames(1, [IN], scores=[0.96])) == ["update"]  # at once: interval 0
+
+
 def test_finish_ends_every_active_alert() -> None:
     s = in_zone()
     s.frames(2, [IN])

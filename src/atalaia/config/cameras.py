@@ -322,6 +322,15 @@ RuleConfig = Annotated[
 ]
 
 
+class AlertUpdateConfig(StrictModel):
+    """When an active alert sends an `update` event (sinks hear of real changes, not a flood):
+    its best score rose by at least `min_score_gain`, or the rule's facts changed (a count,
+    the missing equipment), and not more often than once per `min_interval` seconds."""
+
+    min_score_gain: float = Field(0.05, ge=0, le=1)
+    min_interval: float = Field(5.0, ge=0, le=3600, description="seconds between updates")
+
+
 class CameraConfig(StrictModel):
     """One camera: a source, a capture cap, detection settings, tracking, zones and rules."""
 
@@ -334,6 +343,7 @@ class CameraConfig(StrictModel):
     track: TrackerConfig = TrackerConfig()
     zones: list[ZoneConfig] = []
     rules: list[RuleConfig] = []
+    alert_updates: AlertUpdateConfig = AlertUpdateConfig()
 
     @model_validator(mode="after")
     def _rules_reference_zones(self) -> CameraConfig:

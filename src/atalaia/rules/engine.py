@@ -65,8 +65,6 @@ class RuleEngine:
         prompts: PpePrompts | None = None,
         model_label: str = "the model",
         media_paths: MediaPaths | None = None,
-        min_score_gain: float = 0.05,
-        min_update_interval: float = 5.0,
     ) -> None:
         self.camera = camera
         self.size = size
@@ -99,8 +97,8 @@ class RuleEngine:
         self.lifecycle = AlertLifecycle(
             camera.id,
             media_paths=media_paths,
-            min_score_gain=min_score_gain,
-            min_update_interval=min_update_interval,
+            min_score_gain=camera.alert_updates.min_score_gain,
+            min_update_interval=camera.alert_updates.min_interval,
         )
 
     def _build(
