@@ -127,6 +127,9 @@ class Supervisor:
         against its restart budget, since nothing failed."""
         with self._lock:
             child = self._children[name]
+            # Out of the monitor's hands until it runs again: otherwise the monitor sees the
+            # exit it asked for as a crash, counts it and schedules a second process.
+            child.state, child.restart_due = "restarting", None
         self._stop_children([child], self.config.shutdown_timeout)
         with self._lock:
             if spec is not None:
@@ -254,10 +257,12 @@ class Supervisor:
             self._check(time.monotonic())
 
     def _receive(self, child: Child) -> None:
-        assert child.conn is not None
+        conn = child.conn
+        if conn is None:  # closed meanwhile by a stop on another thread
+            return
         try:
-            while child.conn.poll():
-                message = child.conn.recv()
+            while conn.poll():
+                message = conn.recv()
                 if message[0] == "heartbeat":
                     _, progress, stats = message
                     child.heartbeat_at = time.monotonic()
