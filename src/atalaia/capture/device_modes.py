@@ -56,7 +56,7 @@ def apply_device_settings(capture: cv2.VideoCapture, settings: DeviceSettings) -
         if name == "pixel_format":
             if int(given) != int(value):
                 differences.append(
-                    f"pixel format {FOURCC[settings.pixel_format or 'mjpeg']} asked, "
+                    f"pixel format {_fourcc_text(int(value))} asked, "
                     f"{_fourcc_text(int(given))} given"
                 )
         elif not math.isclose(given, value, rel_tol=0.01):

@@ -16,12 +16,10 @@ With a spool (the camera process always has one) the queue is moved to disk whil
 database is down, so a killed process loses nothing; see `_run`. The in-memory queue is
 bounded (`max_pending`): when full, the oldest `update` events go first (a later update or the
 end carries the same alert forward), then the oldest events, every drop counted in the stats
-and logged at ERROR. A retry after a commit whose acknowledgement was lost may
-record an event twice; its payload keeps the event's stable id, so sinks drop the duplicate.
-
-What is still unwritten when the camera stops goes to its `AlertSpool` (a file in the data
-directory) and is written first by the camera's next recorder; only what cannot even be put
-on disk counts as `lost_at_shutdown`.
+and logged at ERROR. What is still unwritten when the camera stops goes to the spool too and
+is written first by the camera's next recorder; only what cannot even be put on disk counts as
+`lost_at_shutdown`. A retry after a commit whose acknowledgement was lost may record an event
+twice; its payload keeps the event's stable id, so sinks drop the duplicate.
 
 Snapshot frames are the only large items; at most `max_snapshot_frames` wait at once (the
 thread writes them even while the database is down), beyond that a snapshot is skipped and
@@ -237,21 +235,30 @@ class AlertRecorder:
         if isinstance(self._database, Database):
             self._database.dispose()
 
+    def _to_spool(self, events: list[AlertEvent]) -> int | None:
+        """Append `events` to the spool; how many it refused (unserialisable), or None when
+        the disk refused them all (logged)."""
+        assert self.spool is not None
+        try:
+            with self._spool_lock:
+                refused = len(self.spool.save(events))
+        except OSError as exc:
+            log.error("cannot keep alert events in %s: %s", self.spool.path, exc)
+            return None
+        with self._cond:
+            self.stats_.spooled += len(events) - refused
+        return refused
+
     def _keep(self, events: list[AlertEvent]) -> int:
         """At close: put the unwritten events in the spool; return how many could not be kept."""
         if not events:
             return 0
         if self.spool is None:
             return len(events)
-        try:
-            with self._spool_lock:
-                refused = self.spool.save(events)
-        except OSError as exc:
-            log.error("cannot keep alert events in %s: %s", self.spool.path, exc)
+        refused = self._to_spool(events)
+        if refused is None:
             return len(events)
-        kept = len(events) - len(refused)
-        with self._cond:
-            self.stats_.spooled += kept
+        kept = len(events) - refused
         if kept:
             log.warning(
                 "%d alert events not yet in the database are kept in %s; the camera's next "
@@ -259,7 +266,7 @@ class AlertRecorder:
                 kept,
                 self.spool.path,
             )
-        return len(refused)
+        return refused
 
     # ---- the writer thread -------------------------------------------------------------------
 
@@ -349,19 +356,15 @@ class AlertRecorder:
         if not items:
             return False
         self._write_snapshots(items)  # the file must exist before any sink hears of the alert
-        try:
-            with self._spool_lock:
-                refused = self.spool.save([item.event for item in items])
-        except OSError as exc:
+        refused = self._to_spool([item.event for item in items])
+        if refused is None:  # kept in memory instead, in order
             with self._cond:
                 self._queue.extendleft(reversed(items))
                 self._trim()
-            log.error("cannot keep alert events in %s (%s); kept in memory", self.spool.path, exc)
             return False
-        kept = len(items) - len(refused)
+        kept = len(items) - refused
         with self._cond:
-            self.stats_.spooled += kept
-            self.stats_.rejected += len(refused)
+            self.stats_.rejected += refused
             self._backlog += kept
             first = not self._spilling
             self._spilling = True
