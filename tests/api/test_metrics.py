@@ -24,7 +24,9 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 def test_metrics_from_a_running_camera(
     make_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:
-    camera = CameraConfig.model_validate({"id": "demo", "source": "demo://people"})
+    camera = CameraConfig.model_validate(  # a rule, so the camera records alert clips
+        {"id": "demo", "source": "demo://people", "rules": [{"type": "object_in_zone"}]}
+    )
     client = make_client(make_config(tmp_path, [camera]), processing=True)
     manager = client.app.state.manager  # type: ignore[attr-defined]
 
@@ -45,6 +47,9 @@ def test_metrics_from_a_running_camera(
     assert values[("atalaia_capture_to_result_seconds_count", (("camera", "demo"),))] > 0
     assert values[("atalaia_process_running", (("process", "camera:demo"),))] == 1.0
     assert values[("atalaia_detector_frames_total", (("detector", "default"),))] > 0
+    # Clip failures are a counter per camera beside the clips written, never silent.
+    assert values[("atalaia_clip_failures_total", (("camera", "demo"),))] == 0
+    assert ("atalaia_clips_written_total", (("camera", "demo"),)) in values
     stats = client.get("/api/stats", headers=AUTH).json()
     assert stats["pipeline"]["cameras"]["demo"]["stats"]["counters"]["detected"] > 0
     assert client.get("/api/stats").status_code == 401

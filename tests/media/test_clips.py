@@ -119,3 +119,19 @@ def test_close_writes_clips_still_waiting(tmp_path: Path) -> None:
     clips.request("d", 1.0, tmp_path / "d.mp4")
     clips.close()
     assert (tmp_path / "d.mp4").exists() and probe(tmp_path / "d.mp4")[0] == 8
+
+
+def test_a_burst_of_alerts_gets_every_clip_not_a_skip(tmp_path: Path) -> None:
+    """More clips due at once than the encoder queue holds (a group walks in): the rest wait
+    for room instead of being skipped."""
+    clips = ClipRecorder(MediaConfig(pre_roll=0.4, post_roll=0.6, clip_fps=5.0)).start()
+    for i in range(10):
+        clips.add_frame(50 + i * 0.2, frame(i))
+    paths = [tmp_path / f"burst-{n}.mp4" for n in range(20)]
+    for n, path in enumerate(paths):
+        clips.request(f"burst-{n}", 50.8, path)
+    assert wait_for(lambda: clips.poll(now=0.0) or clips.stats()["clips_written"] == 20)
+    clips.close()
+    stats = clips.stats()
+    assert stats["clips_skipped"] == 0 and stats["clips_failed"] == 0
+    assert all(probe(p)[0] == 6 for p in paths)

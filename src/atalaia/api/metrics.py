@@ -36,6 +36,11 @@ COUNTERS = {
     "skipped_motion": "Frames skipped by motion gating",
 }
 DROP_CAUSES = ("stale", "overload", "no_detector", "error")
+CLIP_COUNTERS = {  # metric name: (key in the camera's clip stats, help)
+    "atalaia_clips_written": ("clips_written", "Alert clips written"),
+    "atalaia_clip_failures": ("clips_failed", "Alert clips that failed to encode"),
+    "atalaia_clips_skipped": ("clips_skipped", "Alert clips skipped (no frames, encoder behind)"),
+}
 
 
 def latency_buckets(hist: dict[int, int]) -> tuple[list[tuple[str, float]], float]:
@@ -118,6 +123,16 @@ class AtalaiaCollector:
             latency.add_metric([camera], buckets, total)
         yield from families.values()
         yield from (drops, fps, online, reconnects, latency)
+        yield from self._clips(cameras)
+
+    def _clips(self, cameras: dict[str, Any]) -> Iterable[Metric]:
+        for name, (key, text) in CLIP_COUNTERS.items():
+            family = CounterMetricFamily(name, text, labels=["camera"])
+            for camera, state in sorted(cameras.items()):
+                clips = ((state.get("stats") or {}).get("analytics") or {}).get("clips")
+                if clips is not None:  # cameras that record clips
+                    family.add_metric([camera], clips.get(key, 0))
+            yield family
 
     def _detectors(self, detectors: dict[str, Any]) -> Iterable[Metric]:
         batches = CounterMetricFamily(

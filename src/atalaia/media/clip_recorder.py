@@ -3,8 +3,11 @@
 The pre-roll is already in the `FrameHistory` when the alert starts; the recorder waits until
 the history holds frames up to the end of the post-roll (or, if the camera stalls, until that
 moment plus a grace period has passed on the clock) and hands the frames to its encoder thread.
-Encoding never runs on the capture or detection threads, and at most `MAX_QUEUED` clips wait
-to be encoded: beyond that a clip is skipped and counted, never queued without bound.
+Encoding never runs on the capture or detection threads. At most `MAX_QUEUED` clips' frames
+wait for the encoder; clips due meanwhile (a burst of alerts) keep waiting for room, and beyond
+`4 * MAX_QUEUED` waiting a new clip is skipped and counted, never queued without bound. A clip
+that cannot be written is counted as failed and logged with the reason, and the last reason
+stays in `stats()` (the camera's status), so a failure is never silent.
 """
 
 from __future__ import annotations
@@ -56,9 +59,11 @@ class ClipRecorder:
             MAX_QUEUED
         )
         self._thread = threading.Thread(target=self._encode_loop, name="clip-encoder", daemon=True)
+        self.requested = 0
         self.written = 0
         self.failed = 0
         self.skipped = 0
+        self.last_error: str | None = None
         self.frames_encoded = 0
         self.jpeg_ms: deque[float] = deque(maxlen=200)
         self.clip_ms: deque[float] = deque(maxlen=50)
@@ -91,14 +96,21 @@ class ClipRecorder:
                 or now >= r.window(self.config)[1] + GRACE_S
             ]
             self._waiting = [r for r in self._waiting if r not in due]
-        for request in due:
-            self._enqueue(request)
+        for i, request in enumerate(due):
+            if not self._enqueue(request, keep_if_full=True):
+                # The encoder is behind a burst of alerts: these wait for room (their frames
+                # are taken when they go, so a long wait may shorten the pre-roll) rather than
+                # being skipped; `request` bounds how many can wait.
+                with self._lock:
+                    self._waiting = due[i:] + self._waiting
+                return
 
     # ---- called by the detection thread -----------------------------------------------------
 
     def request(self, alert_id: str, start: float, path: Path) -> None:
         """Record a clip around `start` (a capture time) for this alert."""
         with self._lock:
+            self.requested += 1
             if len(self._waiting) >= 4 * MAX_QUEUED:
                 self.skipped += 1
                 log.warning("too many clips waiting; clip for alert %s skipped", alert_id)
@@ -107,18 +119,23 @@ class ClipRecorder:
 
     # ---- encoding ---------------------------------------------------------------------------
 
-    def _enqueue(self, request: ClipRequest) -> None:
+    def _enqueue(self, request: ClipRequest, *, keep_if_full: bool = False) -> bool:
+        """Queue the clip's frames for the encoder; False (nothing done) when the queue is full
+        and `keep_if_full`, otherwise a clip that cannot be queued is skipped and counted."""
+        if keep_if_full and self._jobs.full():
+            return False
         start, end = request.window(self.config)
         frames = self.history.between(start, end)
         if not frames:
             self.skipped += 1
             log.warning("no frames for the clip of alert %s", request.alert_id)
-            return
+            return True
         try:
             self._jobs.put_nowait((request, frames))
         except queue.Full:
             self.skipped += 1
             log.warning("clip encoder behind; clip for alert %s skipped", request.alert_id)
+        return True
 
     def _encode_loop(self) -> None:
         while True:
@@ -134,17 +151,29 @@ class ClipRecorder:
                 self.written += 1
                 self.clip_ms.append((time.perf_counter() - t0) * 1000)
             except MediaError as exc:
-                self.failed += 1
-                log.error("clip for alert %s failed: %s", request.alert_id, exc)
+                self._failed(request, str(exc))
+            except Exception as exc:  # a bug must not stop the encoder thread for good
+                self._failed(request, f"{type(exc).__name__}: {exc}", exc_info=True)
+
+    def _failed(self, request: ClipRequest, reason: str, *, exc_info: bool = False) -> None:
+        self.failed += 1
+        self.last_error = reason
+        log.error("clip for alert %s failed: %s", request.alert_id, reason, exc_info=exc_info)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write the clips still waiting with the frames there are, then stop the encoder."""
+        deadline = time.monotonic() + timeout
         with self._lock:
             waiting, self._waiting = self._waiting, []
-        for request in waiting:
-            self._enqueue(request)
+        for request in waiting:  # while the encoder runs, wait for room rather than skip
+            queued = False
+            while not queued and self._thread.is_alive() and time.monotonic() < deadline:
+                queued = self._enqueue(request, keep_if_full=True)
+                if not queued:
+                    time.sleep(0.05)
+            if not queued:
+                self._enqueue(request)  # skipped and counted if there is still no room
         if self._thread.is_alive():
-            deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 try:
                     self._jobs.put(None, timeout=0.1)
@@ -158,8 +187,10 @@ class ClipRecorder:
             return round(sum(values) / len(values), 2) if values else None
 
         return {
+            "clips_requested": self.requested,
             "clips_written": self.written,
             "clips_failed": self.failed,
+            "clip_last_error": self.last_error,
             "clips_skipped": self.skipped,
             "clips_waiting": len(self._waiting),
             "history_frames": len(self.history),
