@@ -80,9 +80,50 @@ CASES = [
         "cameras:\n"
         + GOOD_CAMERA
         + "    rules:\n      - {type: loitering, zone: dock, seconds: 60}\n",
-        "cameras[0]",
-        2,
+        "cameras[0].rules[0].zone",
+        5,
         "unknown zone 'dock'",
+    ),
+    (
+        "duplicate zone name",
+        "cameras:\n"
+        + GOOD_CAMERA
+        + "    zones:\n"
+        + "      - {name: z, points: [[0, 0], [1, 0], [1, 1]]}\n"
+        + "      - {name: z, points: [[0, 0], [1, 0], [0, 1]]}\n",
+        "cameras[0].zones[1].name",
+        6,
+        "duplicate zone name 'z' (also zones[0])",
+    ),
+    (
+        "too many zones",
+        "cameras:\n"
+        + GOOD_CAMERA
+        + "    zones:\n"
+        + "".join(
+            f"      - {{name: z{i}, points: [[0, 0], [1, 0], [1, 1]]}}\n" for i in range(101)
+        ),
+        "cameras[0].zones",
+        4,
+        "expected at most 100 zones per camera, got 101",
+    ),
+    (
+        "too many points in a zone",
+        "cameras:\n"
+        + GOOD_CAMERA
+        + "    zones:\n      - name: z\n        points: "
+        + str([[i, i % 2] for i in range(101)])
+        + "\n",
+        "cameras[0].zones[0].points",
+        6,
+        "expected at most 100 points in a zone, got 101",
+    ),
+    (
+        "NUL in a camera name",
+        "cameras:\n" + GOOD_CAMERA + '    name: "dock\\0"\n',
+        "cameras[0].name",
+        4,
+        "NUL character",
     ),
     (
         "zone with two points",

@@ -1,17 +1,22 @@
 """Cameras, their zones and their rules, managed live: a change reaches the running camera
-processes through the reconciler within seconds, without restarting the service."""
+processes through the reconciler within seconds, without restarting the service.
+
+Bodies are validated in a worker thread (`atalaia.api.bodies`): a large camera never holds up
+the event loop that answers health checks and delivers alerts."""
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
-from pydantic import ValidationError
+from fastapi import Path as FastApiPath
+from pydantic import TypeAdapter, ValidationError
 
 from atalaia.api.auth import require_token
+from atalaia.api.bodies import body_schema, validated_body, validation_detail
 from atalaia.config import CameraConfig, ZoneConfig
-from atalaia.config.cameras import RuleConfig
+from atalaia.config.cameras import MAX_RULES_PER_CAMERA, MAX_ZONES_PER_CAMERA, RuleConfig
 from atalaia.redact import mask_url
 from atalaia.service import camera_store
 from atalaia.service.manager import BackgroundManager
@@ -19,6 +24,15 @@ from atalaia.service.manager import BackgroundManager
 UNPROCESSABLE = 422  # named differently across Starlette versions
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"], dependencies=[Depends(require_token)])
+
+CameraId = Annotated[str, FastApiPath(min_length=1, max_length=64, description="the camera's id")]
+_CAMERA_BODY = body_schema(CameraConfig.model_json_schema())
+_ZONES_BODY = body_schema(
+    {**TypeAdapter(list[ZoneConfig]).json_schema(), "maxItems": MAX_ZONES_PER_CAMERA}
+)
+_RULES_BODY = body_schema(
+    {**TypeAdapter(list[RuleConfig]).json_schema(), "maxItems": MAX_RULES_PER_CAMERA}
+)
 
 
 def _manager(request: Request) -> BackgroundManager:
@@ -57,7 +71,8 @@ async def _store(manager: BackgroundManager, camera: CameraConfig) -> dict[str, 
             f"expected one of: {known}",
         )
     await asyncio.to_thread(camera_store.save, manager.database, camera)
-    manager.cameras_changed()
+    # It reads every enabled camera back from the database: not on the event loop.
+    await asyncio.to_thread(manager.cameras_changed)
     return public(camera, manager)
 
 
@@ -69,22 +84,43 @@ async def list_cameras(request: Request) -> list[dict[str, Any]]:
 
 
 @router.get("/{camera_id}", summary="One camera")
-async def get_camera(camera_id: str, request: Request) -> dict[str, Any]:
+async def get_camera(camera_id: CameraId, request: Request) -> dict[str, Any]:
     manager = _manager(request)
     return public(await _existing(manager, camera_id), manager)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, summary="Add a camera")
-async def create_camera(camera: CameraConfig, request: Request) -> dict[str, Any]:
+def _camera(data: Any, body_at: tuple[str, ...] = ()) -> CameraConfig:
+    """A camera validated from request data, or a 422 with each problem at its key."""
+    try:
+        return CameraConfig.model_validate(data)
+    except ValidationError as exc:
+        raise HTTPException(
+            UNPROCESSABLE, validation_detail(exc, CameraConfig, data, body_at)
+        ) from None
+
+
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    summary="Add a camera",
+    openapi_extra=_CAMERA_BODY,
+)
+async def create_camera(request: Request) -> dict[str, Any]:
     manager = _manager(request)
+    camera = await validated_body(request, _camera)
     if await asyncio.to_thread(camera_store.load, manager.database, camera.id) is not None:
         raise HTTPException(status.HTTP_409_CONFLICT, f"camera {camera.id!r} already exists")
     return await _store(manager, camera)
 
 
-@router.put("/{camera_id}", summary="Replace a camera's configuration (restarts only that camera)")
-async def replace_camera(camera_id: str, camera: CameraConfig, request: Request) -> dict[str, Any]:
+@router.put(
+    "/{camera_id}",
+    summary="Replace a camera's configuration (restarts only that camera)",
+    openapi_extra=_CAMERA_BODY,
+)
+async def replace_camera(camera_id: CameraId, request: Request) -> dict[str, Any]:
     manager = _manager(request)
+    camera = await validated_body(request, _camera)
     if camera.id != camera_id:
         raise HTTPException(UNPROCESSABLE, "id: must match the URL")
     old = await _existing(manager, camera_id)
@@ -94,56 +130,47 @@ async def replace_camera(camera_id: str, camera: CameraConfig, request: Request)
 
 
 @router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete a camera")
-async def delete_camera(camera_id: str, request: Request) -> Response:
+async def delete_camera(camera_id: CameraId, request: Request) -> Response:
     manager = _manager(request)
     if not await asyncio.to_thread(camera_store.remove, manager.database, camera_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id!r}")
-    manager.cameras_changed()
+    # It reads every enabled camera back from the database: not on the event loop.
+    await asyncio.to_thread(manager.cameras_changed)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-async def _with(manager: BackgroundManager, camera_id: str, **changes: Any) -> dict[str, Any]:
+async def _with_body(request: Request, camera_id: str, key: str) -> dict[str, Any]:
+    """Replace one part (`zones`, `rules`) of a stored camera with the request body, validated
+    as part of the whole camera so cross-references (a rule's zone) are checked too."""
+    manager = _manager(request)
     old = await _existing(manager, camera_id)
-    try:
-        camera = CameraConfig.model_validate({**old.model_dump(mode="json"), **changes})
-    except ValidationError as exc:
-        raise HTTPException(
-            UNPROCESSABLE,
-            [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors(include_url=False)],
-        ) from None
+    current = old.model_dump(mode="json")
+    camera = await validated_body(request, lambda part: _camera({**current, key: part}, (key,)))
     camera = camera.model_copy(update={"source": old.source})
     return await _store(manager, camera)
 
 
 @router.get("/{camera_id}/zones", summary="A camera's zones")
-async def get_zones(camera_id: str, request: Request) -> list[dict[str, Any]]:
+async def get_zones(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
     camera = await _existing(_manager(request), camera_id)
     return [z.model_dump(mode="json") for z in camera.zones]
 
 
-@router.put("/{camera_id}/zones", summary="Replace a camera's zones")
-async def put_zones(
-    camera_id: str, zones: list[ZoneConfig], request: Request
-) -> list[dict[str, Any]]:
-    camera = await _with(
-        _manager(request), camera_id, zones=[z.model_dump(mode="json") for z in zones]
-    )
+@router.put("/{camera_id}/zones", summary="Replace a camera's zones", openapi_extra=_ZONES_BODY)
+async def put_zones(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
+    camera = await _with_body(request, camera_id, "zones")
     result: list[dict[str, Any]] = camera["zones"]
     return result
 
 
 @router.get("/{camera_id}/rules", summary="A camera's rules")
-async def get_rules(camera_id: str, request: Request) -> list[dict[str, Any]]:
+async def get_rules(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
     camera = await _existing(_manager(request), camera_id)
     return [r.model_dump(mode="json") for r in camera.rules]
 
 
-@router.put("/{camera_id}/rules", summary="Replace a camera's rules")
-async def put_rules(
-    camera_id: str, rules: list[RuleConfig], request: Request
-) -> list[dict[str, Any]]:
-    camera = await _with(
-        _manager(request), camera_id, rules=[r.model_dump(mode="json") for r in rules]
-    )
+@router.put("/{camera_id}/rules", summary="Replace a camera's rules", openapi_extra=_RULES_BODY)
+async def put_rules(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
+    camera = await _with_body(request, camera_id, "rules")
     result: list[dict[str, Any]] = camera["rules"]
     return result

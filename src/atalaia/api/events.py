@@ -20,6 +20,14 @@ from atalaia.storage.outbox import retry_dead
 
 router = APIRouter(prefix="/api", tags=["events"], dependencies=[Depends(require_token)])
 
+# Bounded by the widths of the columns they are compared with; a NUL in any of them is refused
+# before the endpoint runs (`atalaia.api.limits.UrlTextGuard`).
+CameraFilter = Annotated[str | None, Query(max_length=64, description="camera id")]
+LabelFilter = Annotated[str | None, Query(max_length=64, description="detected class")]
+RuleFilter = Annotated[str | None, Query(max_length=100, description="rule name")]
+ZoneFilter = Annotated[str | None, Query(max_length=100, description="zone name")]
+AlertId = Annotated[str, FastApiPath(min_length=1, max_length=32, description="the alert's id")]
+
 
 def _manager(request: Request) -> BackgroundManager:
     manager: BackgroundManager = request.app.state.manager
@@ -48,10 +56,10 @@ def alert_body(alert: Alert) -> dict[str, Any]:
 @router.get("/events", summary="List alerts, newest first")
 async def list_events(
     request: Request,
-    camera: str | None = None,
-    label: str | None = None,
-    rule: str | None = None,
-    zone: str | None = None,
+    camera: CameraFilter = None,
+    label: LabelFilter = None,
+    rule: RuleFilter = None,
+    zone: ZoneFilter = None,
     since: Annotated[datetime | None, Query(description="start at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="start before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -90,7 +98,7 @@ async def _alert(manager: BackgroundManager, alert_id: str) -> dict[str, Any]:
 
 
 @router.get("/events/{alert_id}", summary="One alert")
-async def get_event(alert_id: str, request: Request) -> dict[str, Any]:
+async def get_event(alert_id: AlertId, request: Request) -> dict[str, Any]:
     body = await _alert(_manager(request), alert_id)
     body.pop("snapshot_path")
     body.pop("clip_path")
@@ -110,14 +118,14 @@ def _media(manager: BackgroundManager, stored: str | None, what: str) -> Path:
 
 
 @router.get("/events/{alert_id}/snapshot.jpg", summary="The alert's snapshot (JPEG)")
-async def snapshot(alert_id: str, request: Request) -> FileResponse:
+async def snapshot(alert_id: AlertId, request: Request) -> FileResponse:
     manager = _manager(request)
     body = await _alert(manager, alert_id)
     return FileResponse(_media(manager, body["snapshot_path"], "snapshot"), media_type="image/jpeg")
 
 
 @router.get("/events/{alert_id}/clip.mp4", summary="The alert's clip (MP4)")
-async def clip(alert_id: str, request: Request) -> FileResponse:
+async def clip(alert_id: AlertId, request: Request) -> FileResponse:
     manager = _manager(request)
     body = await _alert(manager, alert_id)
     return FileResponse(_media(manager, body["clip_path"], "clip"), media_type="video/mp4")
@@ -126,7 +134,7 @@ async def clip(alert_id: str, request: Request) -> FileResponse:
 @router.get(
     "/events/{alert_id}/deliveries", summary="Delivery of each of the alert's events to each sink"
 )
-async def deliveries(alert_id: str, request: Request) -> list[dict[str, Any]]:
+async def deliveries(alert_id: AlertId, request: Request) -> list[dict[str, Any]]:
     manager = _manager(request)
     await _alert(manager, alert_id)
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from atalaia.config.base import StrictModel
+from atalaia.config.text import find_unstorable
 
 # Schemes a capture process can open. `demo` plays the built-in demo video.
 NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"})
@@ -16,6 +17,25 @@ LOCAL_SCHEMES = frozenset({"file", "demo"})
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".avi", ".mov", ".webm", ".ts", ".m4v", ".mjpeg", ".mjpg", ".y4m")
 _DEVICE = re.compile(r"^/dev/video\d+$")
 _CAMERA_ID = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+# Bounds on one camera's configuration. A camera is validated again each time it is loaded
+# (the reconciler does so every few seconds) and a zone's self-crossing check is quadratic in
+# its points, so these keep the worst case to a fraction of a second, far above what a person
+# draws; a request or a file beyond them is refused before its items are looked at.
+MAX_ZONES_PER_CAMERA = 100
+MAX_POINTS_PER_ZONE = 100
+MAX_RULES_PER_CAMERA = 100
+MAX_URL_LENGTH = 2048
+# The widths of the database columns that hold them.
+MAX_CAMERA_NAME_LENGTH = 200
+MAX_RULE_NAME_LENGTH = 100
+
+
+def _too_many(items: Any, limit: int, what: str) -> str | None:
+    """Why a list is over its cap, or None; checked before its items are validated."""
+    if isinstance(items, list | tuple) and len(items) > limit:
+        return f"expected at most {limit} {what}, got {len(items)}"
+    return None
 
 
 def check_source_url(url: str) -> str:
@@ -79,7 +99,7 @@ class SourceConfig(StrictModel):
     """How to open and keep reading one camera; timeouts are always set (readers never reconnect
     by themselves and can block for as long as a server is frozen)."""
 
-    url: str
+    url: str = Field(max_length=MAX_URL_LENGTH)
     transport: Literal["tcp", "udp"] = "tcp"
     backend: Literal["auto", "opencv", "pyav"] = "auto"
     open_timeout: float = Field(10.0, gt=0, le=300)
@@ -167,12 +187,23 @@ class ZoneConfig(StrictModel):
     """
 
     name: str = Field(min_length=1, max_length=64)
-    points: list[Point] = Field(description="at least 3 points, in order around the zone")
+    points: list[Point] = Field(
+        description=f"3 to {MAX_POINTS_PER_ZONE} points, in order around the zone",
+        json_schema_extra={"maxItems": MAX_POINTS_PER_ZONE},
+    )
     relative: bool | None = Field(
         None, description="unset: relative when every coordinate is within 0..1"
     )
     anchor: Anchor = "bottom_center"
     inertia: int = Field(3, ge=1, le=100)
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _not_too_many(cls, points: Any) -> Any:
+        problem = _too_many(points, MAX_POINTS_PER_ZONE, "points in a zone")
+        if problem is not None:
+            raise ValueError(problem)
+        return points
 
     @field_validator("points")
     @classmethod
@@ -239,9 +270,13 @@ class RuleBase(StrictModel):
     for one object ends, that object cannot raise another from the same rule for this long.
     """
 
-    name: str | None = Field(None, description="unset: the rule's type, and its zone if any")
+    name: str | None = Field(
+        None,
+        max_length=MAX_RULE_NAME_LENGTH,
+        description="unset: the rule's type, and its zone if any",
+    )
     enabled: bool = True
-    zone: str | None = None
+    zone: str | None = Field(None, max_length=64)
     labels: list[str] = ["person"]
     min_score: float = Field(0.5, ge=0, le=1)
     cooldown: float = Field(30.0, ge=0, le=86400)
@@ -335,26 +370,73 @@ class CameraConfig(StrictModel):
     """One camera: a source, a capture cap, detection settings, tracking, zones and rules."""
 
     id: str = Field(pattern=_CAMERA_ID)
-    name: str | None = None
+    name: str | None = Field(None, max_length=MAX_CAMERA_NAME_LENGTH)
     enabled: bool = True
     source: SourceConfig
     target_fps: float | None = Field(None, gt=0, le=240)
     detect: DetectSettings = DetectSettings()
     track: TrackerConfig = TrackerConfig()
-    zones: list[ZoneConfig] = []
-    rules: list[RuleConfig] = []
+    zones: list[ZoneConfig] = Field(
+        [],
+        description=f"at most {MAX_ZONES_PER_CAMERA} zones",
+        json_schema_extra={"maxItems": MAX_ZONES_PER_CAMERA},
+    )
+    rules: list[RuleConfig] = Field(
+        [],
+        description=f"at most {MAX_RULES_PER_CAMERA} rules",
+        json_schema_extra={"maxItems": MAX_RULES_PER_CAMERA},
+    )
     alert_updates: AlertUpdateConfig = AlertUpdateConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bounded_and_storable(cls, data: Any) -> Any:
+        """Sizes first, so that a body far beyond the caps is refused before anything walks
+        it; then text the database cannot store (the camera is stored as it is), refused at
+        its key rather than failing inside the database call."""
+        if not isinstance(data, dict):
+            return data
+        zones, rules = data.get("zones"), data.get("rules")
+        caps: list[tuple[tuple[str | int, ...], str | None]] = [
+            (("zones",), _too_many(zones, MAX_ZONES_PER_CAMERA, "zones per camera")),
+            (("rules",), _too_many(rules, MAX_RULES_PER_CAMERA, "rules per camera")),
+        ]
+        if caps[0][1] is None and isinstance(zones, list | tuple):
+            caps += [
+                (
+                    ("zones", i, "points"),
+                    _too_many(z.get("points"), MAX_POINTS_PER_ZONE, "points in a zone"),
+                )
+                for i, z in enumerate(zones)
+                if isinstance(z, dict)
+            ]
+        for loc, problem in caps:
+            if problem is not None:
+                raise _keyed_error(loc, problem)
+        found = find_unstorable(data)
+        if found is not None:
+            raise _keyed_error(*found)
+        return data
 
     @model_validator(mode="after")
     def _rules_reference_zones(self) -> CameraConfig:
-        names = [z.name for z in self.zones]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"duplicate zone name(s): {', '.join(dupes)}")
-        for rule in self.rules:
-            if rule.zone is not None and rule.zone not in names:
-                known = ", ".join(names) or "none defined"
-                raise ValueError(f"rule refers to unknown zone {rule.zone!r} (zones: {known})")
+        zones: dict[str, int] = {}
+        for i, zone in enumerate(self.zones):
+            if zone.name in zones:
+                raise _keyed_error(
+                    ("zones", i, "name"),
+                    f"duplicate zone name {zone.name!r} (also zones[{zones[zone.name]}])",
+                )
+            zones[zone.name] = i
+        for i, rule in enumerate(self.rules):
+            if rule.zone is not None and rule.zone not in zones:
+                known = ", ".join(zones) or "none defined"
+                if len(known) > 200:
+                    known = known[:200] + ", ..."
+                raise _keyed_error(
+                    ("rules", i, "zone"),
+                    f"rule refers to unknown zone {rule.zone!r} (zones: {known})",
+                )
         seen: dict[str, int] = {}
         for i, rule in enumerate(self.rules):
             name = rule.name or rule.default_name()

@@ -102,36 +102,63 @@ def segments_intersect(
     )
 
 
+def _orientations(
+    p: NDArray[np.float64], q: NDArray[np.float64], r: NDArray[np.float64]
+) -> NDArray[np.int8]:
+    """`_orientation` for (K, 2) arrays of points at once."""
+    value = (q[:, 0] - p[:, 0]) * (r[:, 1] - p[:, 1]) - (q[:, 1] - p[:, 1]) * (r[:, 0] - p[:, 0])
+    sign = np.sign(value).astype(np.int8)
+    sign[np.abs(value) <= EDGE_TOLERANCE] = 0
+    return sign
+
+
+def _on_segments(
+    p: NDArray[np.float64], q: NDArray[np.float64], r: NDArray[np.float64]
+) -> NDArray[np.bool_]:
+    """`_on_segment` for (K, 2) arrays of points at once."""
+    low = np.minimum(p, r) - EDGE_TOLERANCE
+    high = np.maximum(p, r) + EDGE_TOLERANCE
+    return np.asarray(((low <= q) & (q <= high)).all(axis=1))
+
+
 def self_intersections(
     polygon: Sequence[Sequence[float]] | NDArray[np.floating],
 ) -> list[tuple[int, int]]:
     """Pairs of edge indices that cross or touch (edge i runs from point i to point i+1).
 
     Neighbouring edges share a vertex by construction and are only reported when they fold
-    back over each other. O(M^2) in the number of points: zones have tens of points and are
-    checked once, at configuration time.
+    back over each other. Every pair of edges is tested (M^2/2 pairs), as whole arrays rather
+    than pair by pair: a zone is validated each time its camera is loaded, and a loop in
+    Python over a detailed polygon's pairs took seconds of a shared CPU.
     """
     p = _as_array(polygon)
     m = len(p)
-    found: list[tuple[int, int]] = []
-    for i in range(m):
-        a1, a2 = p[i], p[(i + 1) % m]
-        for j in range(i + 1, m):
-            b1, b2 = p[j], p[(j + 1) % m]
-            adjacent = j == i + 1 or (i == 0 and j == m - 1)
-            if adjacent:
-                # Shared vertex: only a fold-back (the far end lying on the other edge) counts.
-                shared, far = (a2, b2) if j == i + 1 else (a1, b1)
-                other_far = a1 if j == i + 1 else a2
-                if (
-                    _orientation(other_far, shared, far) == 0
-                    and np.dot(other_far - shared, far - shared) > 0
-                ):
-                    found.append((i, j))
-                continue
-            if segments_intersect(a1, a2, b1, b2):
-                found.append((i, j))
-    return found
+    if m < 3:
+        return []
+    starts, ends = p, np.roll(p, -1, axis=0)
+    i, j = np.triu_indices(m, k=1)
+    a1, a2, b1, b2 = starts[i], ends[i], starts[j], ends[j]
+
+    # Shared vertex: only a fold-back (the far end lying on the other edge) counts.
+    follows = j == i + 1
+    adjacent = follows | ((i == 0) & (j == m - 1))
+    shared = np.where(follows[:, None], a2, a1)
+    far = np.where(follows[:, None], b2, b1)
+    other_far = np.where(follows[:, None], a1, a2)
+    folds = (_orientations(other_far, shared, far) == 0) & (
+        ((other_far - shared) * (far - shared)).sum(axis=1) > 0
+    )
+
+    o1, o2 = _orientations(a1, a2, b1), _orientations(a1, a2, b2)
+    o3, o4 = _orientations(b1, b2, a1), _orientations(b1, b2, a2)
+    crosses = ((o1 != o2) & (o3 != o4)) | (
+        ((o1 == 0) & _on_segments(a1, b1, a2))
+        | ((o2 == 0) & _on_segments(a1, b2, a2))
+        | ((o3 == 0) & _on_segments(b1, a1, b2))
+        | ((o4 == 0) & _on_segments(b1, a2, b2))
+    )
+    found = np.where(adjacent, folds, crosses)
+    return [(int(x), int(y)) for x, y in zip(i[found], j[found], strict=True)]
 
 
 def polygon_problem(polygon: Sequence[Sequence[float]] | NDArray[np.floating]) -> str | None:
