@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 MASK = "***"
 
@@ -66,3 +66,52 @@ def mask_secrets(text: str, known: Iterable[str] = ()) -> str:
         if value and len(value) >= 4:
             out = out.replace(value, MASK)
     return out
+
+
+def mask_url_passwords(text: str) -> str:
+    """Only the `scheme://user:password@` part of `mask_secrets`: safe on any user text.
+
+    The key=value and `Basic xxx` patterns of `mask_secrets` would also rewrite ordinary words
+    (a zone called "Basic entrance"); text that a client may send back, such as API responses,
+    gets this narrower pass plus the literal secrets (`mask_known`).
+    """
+    if "://" not in text:
+        return text
+    return _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{m.group('user')}:{MASK}@", text)
+
+
+def mask_known(text: str, known: Iterable[str]) -> str:
+    """Replace each literal secret of `known` (longest first, as given) by `***`.
+
+    Values shorter than 4 characters are ignored, as in `mask_secrets`.
+    """
+    for value in known:
+        if len(value) >= 4 and value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secret parts of one URL: its password (as written and percent-decoded) and the
+    values of secret query parameters (`token=`, `api_key=`...)."""
+    if "://" not in url:
+        return []
+    found: list[str] = []
+    try:
+        parts = urlsplit(url.strip())
+        password = parts.password
+    except ValueError:
+        parts, password = None, None
+    if password is None:
+        # Unparseable, or a password holding '@' or '/' that urlsplit splits elsewhere: the
+        # same greedy pattern as masking decides what the password is.
+        match = _URL_USERINFO.search(url)
+        password = match.group("pw") if match else None
+    if password:
+        found.append(password)
+        decoded = unquote(password)
+        if decoded != password:
+            found.append(decoded)
+    query = parts.query if parts is not None else url
+    found.extend(m.group("value") for m in _KEY_VALUE.finditer(query))
+    return found

@@ -174,16 +174,24 @@ def test_bad_config_exits_2_from_a_real_process(tmp_path: Path) -> None:
 
 def test_run_serves_health_on_localhost(tmp_path: Path) -> None:
     port = free_port()
-    env = {"ATALAIA_DATA_DIR": str(tmp_path / "data"), "ATALAIA_LOGGING__CONSOLE": "false"}
+    env = {
+        "ATALAIA_DATA_DIR": str(tmp_path / "data"),
+        "ATALAIA_LOGGING__CONSOLE": "false",
+        "ATALAIA_SERVER__TOKEN": "cli-test-token-0123",
+    }
     proc = atalaia("run", "--port", str(port), env=env)
     try:
         deadline = time.monotonic() + 60
         body = None
+        url = f"http://127.0.0.1:{port}/background/health"
         while time.monotonic() < deadline and proc.poll() is None:
             try:
-                r = httpx.get(f"http://127.0.0.1:{port}/background/health", timeout=2)
+                r = httpx.get(url, timeout=2)
                 if r.status_code == 200:
-                    body = r.json()
+                    assert r.json() == {"status": "ok"} or set(r.json()) == {"status", "reason"}
+                    # The details are for the token's holder.
+                    auth = {"Authorization": "Bearer cli-test-token-0123"}
+                    body = httpx.get(url, headers=auth, timeout=2).json()
                     break
             except httpx.TransportError:
                 pass

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from atalaia.api.auth import require_token
+from atalaia.api.auth import TokenCheck, presented_token, require_token
 from atalaia.service.manager import BackgroundManager, ProcessingUnavailable
 
 router = APIRouter(prefix="/background", tags=["background"])
@@ -53,13 +53,59 @@ def health_auth(request: Request) -> None:
         require_token(request)
 
 
+def health_summary(details: dict[str, Any]) -> dict[str, str]:
+    """What an open health check says: the status and, when something is wrong, why.
+
+    Liveness probes and load balancers need no more, and anyone who can reach the port can
+    read an open check: camera ids, URLs, error texts, PIDs and shared-memory names stay
+    behind the token. The reason names a kind of problem, never its text.
+    """
+    summary = {"status": str(details["status"])}
+    checks = details.get("checks") or {}
+    reason: str | None
+    if not details.get("startup_completed"):
+        reason = "start-up failed" if details.get("startup_error") else "starting"
+    elif checks.get("database", "ok") != "ok":
+        reason = "database unreachable"
+    elif checks.get("alert_processing") == "error":
+        reason = "alert processing failed"
+    else:
+        reason = _cameras_offline(details.get("pipeline") or {})
+    if reason:
+        summary["reason"] = reason
+    return summary
+
+
+def _cameras_offline(pipeline: dict[str, Any]) -> str | None:
+    cameras = pipeline.get("cameras") or {}
+    offline = sum(
+        1
+        for state in cameras.values()
+        if ((state.get("stats") or {}).get("reader") or {}).get("state") != "online"
+    )
+    return f"{offline} of {len(cameras)} cameras offline" if offline else None
+
+
 @router.get(
-    "/health", summary="Health check for external monitoring", dependencies=[Depends(health_auth)]
+    "/health",
+    summary="Health check for external monitoring",
+    dependencies=[Depends(health_auth)],
+    responses={
+        200: {"description": '`{"status": "ok"}`; with the token: the details'},
+        503: {"description": '`{"status": "degraded", "reason": "..."}`; with the token: details'},
+    },
 )
 async def health(request: Request) -> JSONResponse:
-    """200 when the background system started and its database answers, 503 otherwise."""
-    body: dict[str, Any] = await manager_of(request).health()
-    return JSONResponse(body, status_code=200 if body["status"] == "ok" else 503)
+    """200 when the background system started and its database answers, 503 otherwise.
+
+    Without a valid token the body is only `status` and a short `reason`; with one (the UI
+    sends it) it holds every check, the start-up error and the pipeline's state.
+    """
+    details: dict[str, Any] = await manager_of(request).health()
+    code = 200 if details["status"] == "ok" else 503
+    check: TokenCheck = request.app.state.token_check
+    body = details if check.valid(presented_token(request)) else health_summary(details)
+    return JSONResponse(body, status_code=code)
 
 
 @router.get("/status", response_model=BackgroundStatus, dependencies=[Depends(require_token)])

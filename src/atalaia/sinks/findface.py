@@ -20,6 +20,7 @@ import httpx
 
 from atalaia.config.sinks import FindfaceSink as FindfaceSinkConfig
 from atalaia.events.types import AlertEvent
+from atalaia.redact import mask_url
 from atalaia.sinks.base import DeliveryError, SinkContext
 from atalaia.sinks.http import check_response, pooled_client, transport_error
 from atalaia.sinks.masking import describe_error, secret_values
@@ -109,7 +110,7 @@ class FindfaceSink:
     def health(self) -> dict[str, Any]:
         return {
             "connected": self._ok,
-            "url": self.config.base_url,
+            "url": mask_url(self.config.base_url),
             "sent": self.sent,
             "skipped": self.skipped,
             "last_error": self._last_error,

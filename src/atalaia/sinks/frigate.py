@@ -21,6 +21,7 @@ import httpx
 
 from atalaia.config.sinks import FrigateSink as FrigateSinkConfig
 from atalaia.events.types import AlertEvent
+from atalaia.redact import mask_url
 from atalaia.sinks.base import DeliveryError, SinkContext
 from atalaia.sinks.http import check_response, pooled_client, transport_error
 from atalaia.sinks.masking import describe_error, secret_values
@@ -135,7 +136,11 @@ class FrigateSink:
             save_ref(session, self.name, alert_id, frigate_id)
 
     def health(self) -> dict[str, Any]:
-        return {"connected": self._ok, "url": self.config.base_url, "last_error": self._last_error}
+        return {
+            "connected": self._ok,
+            "url": mask_url(self.config.base_url),
+            "last_error": self._last_error,
+        }
 
 
 @register_sink_type("frigate")
