@@ -33,6 +33,12 @@ class CameraStatus:
     `dropped_by_rate` those the cap skipped; `dropped_unconsumed` those replaced in the
     hand-off buffer before the consumer took them. `reconnects` counts connection attempts after
     the first. `last_error` never contains a password.
+
+    While the reader waits out its backoff, `next_retry_at` says when it will try again;
+    `retry_reason` says why the latest attempt started: `backoff elapsed`, or `host reachable`
+    when a network camera's host answered again and the wait was cut short (see
+    `atalaia.capture.host_probe`). `host_reachable` is the latest such check (None: not checked,
+    e.g. a file, or no wait long enough to check in yet).
     """
 
     camera_id: str
@@ -48,6 +54,9 @@ class CameraStatus:
     last_error: str | None
     last_error_time: float | None
     fps: float
+    next_retry_at: float | None = None
+    retry_reason: str | None = None
+    host_reachable: bool | None = None
 
     @property
     def online(self) -> bool:

@@ -166,3 +166,6 @@ class OutboxConfig(StrictModel):
     trim_after: float = Field(7 * 86400.0, gt=0, description="delivered rows kept this long (s)")
     trim_interval: float = Field(3600.0, gt=0, le=86400)
     stats_interval: float = Field(5.0, gt=0, le=3600, description="pending/dead counts refresh")
+    probe_interval: float = Field(
+        2.0, gt=0, le=300, description="while deliveries back off, how often the sink is probed (s)"
+    )

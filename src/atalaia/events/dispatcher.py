@@ -13,34 +13,55 @@ A claim is a lease: if this process dies mid-delivery, the rows become due again
 runs out and are sent again (at least once; events keep their ids so consumers can drop the
 repeat). Each sink has its own dispatcher, so a sink that is down or hangs holds up only its
 own deliveries.
+
+While deliveries wait out a backoff, a `RecoveryProbe` checks the sink's destination every
+`probe_interval` seconds and makes them due at once when it answers again, so a sink drains
+within seconds of its broker's return rather than at its next scheduled retry.
+
+Everything a dispatcher runs (its loop, the sink's start, deliveries, probes and close, the
+client library's tasks and worker threads started from them) logs under the tag
+`sink:<name>` (`atalaia.logs.context_tag`), not the main process's `SUPERVISOR`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import dataclasses
 import logging
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
 
 from atalaia.config.sinks import OutboxConfig, SinkBase
+from atalaia.events.recovery import DEFAULT_PROBE_INTERVAL, RecoveryProbe
 from atalaia.events.stats import DeliveryStats
 from atalaia.events.types import AlertEvent
+from atalaia.logs.context_tag import tagged_context
 from atalaia.redact import mask_secrets
 from atalaia.sinks.base import PermanentDeliveryError, Sink
 from atalaia.sinks.masking import describe_error
+from atalaia.sinks.probe import can_probe, probe_sink
 from atalaia.storage.db import Database
 from atalaia.storage.models import Delivery, DeliveryStatus
-from atalaia.storage.outbox import RetryPolicy, due_deliveries, mark_failed
+from atalaia.storage.outbox import (
+    RetryPolicy,
+    backed_off_count,
+    due_deliveries,
+    make_backed_off_due,
+    mark_failed,
+)
 from atalaia.storage.types import utcnow
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 # A delivery may take several network calls (MQTT: event, count, snapshot), each bounded by the
 # sink's `timeout`; the whole of it is bounded by this many timeouts.
@@ -55,6 +76,7 @@ class DispatchSettings:
     batch_size: int = 100
     lease: float = 60.0
     stats_interval: float = 5.0
+    probe_interval: float = DEFAULT_PROBE_INTERVAL
 
     @classmethod
     def from_config(cls, config: OutboxConfig) -> DispatchSettings:
@@ -63,6 +85,7 @@ class DispatchSettings:
             batch_size=config.batch_size,
             lease=config.lease,
             stats_interval=config.stats_interval,
+            probe_interval=config.probe_interval,
         )
 
 
@@ -128,7 +151,9 @@ class OutboxDispatcher:
     ) -> None:
         self.database = database
         self.sink = sink
+        self.config = config
         self.name = sink.name
+        self.log_tag = f"sink:{self.name}"
         self.type = getattr(config, "type", type(sink).__name__)
         self.settings = settings or DispatchSettings()
         self.policy = retry_policy(config)
@@ -146,6 +171,20 @@ class OutboxDispatcher:
         self._failing = False
         self._counts_at = 0.0
         self._in_flight: set[int] = set()
+        self._context: contextvars.Context | None = None
+        self._probe_task: asyncio.Task[None] | None = None
+        self.recovery: RecoveryProbe | None = None
+        if can_probe(sink, config):
+            self.recovery = RecoveryProbe(
+                self.name,
+                probe=lambda: probe_sink(self.sink, self.config),
+                count_backed_off=self._count_backed_off,
+                make_due=self._make_backed_off_due,
+                wake=self.wake,
+                describe=lambda exc: describe_error(exc, self._secrets),
+                interval=self.settings.probe_interval,
+                timeout=self.deliver_timeout,
+            )
         self.state = "stopped"
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -159,12 +198,19 @@ class OutboxDispatcher:
         self._loop_thread = threading.get_ident()
         self._wake = asyncio.Event()
         self._stopping = False
+        self._context = tagged_context(self.log_tag)
         try:
-            await asyncio.wait_for(self.sink.start(), self.deliver_timeout)
+            await asyncio.wait_for(self._tagged(self.sink.start()), self.deliver_timeout)
         except Exception as exc:
             self._note_error(f"start: {describe_error(exc, self._secrets)}")
         self.state = "running"
-        self._task = asyncio.create_task(self._run(), name=f"outbox:{self.name}")
+        self._task = self._tagged(self._run(), name=f"outbox:{self.name}")
+        if self.recovery is not None:
+            self._probe_task = self._tagged(self.recovery.run(), name=f"outbox-probe:{self.name}")
+
+    def _tagged(self, coro: Coroutine[Any, Any, T], name: str | None = None) -> asyncio.Task[T]:
+        """A task that logs under this sink's tag, as do the tasks and threads it starts."""
+        return asyncio.create_task(coro, name=name, context=self._context)
 
     async def stop(self, timeout: float = 10.0) -> None:
         """Finish the deliveries in flight (up to `timeout`), stop, and close the sink.
@@ -175,6 +221,10 @@ class OutboxDispatcher:
         task, self._task = self._task, None
         self._stopping = True
         self.wake()
+        probe_task, self._probe_task = self._probe_task, None
+        if probe_task is not None:
+            probe_task.cancel()
+            await asyncio.gather(probe_task, return_exceptions=True)
         if task is not None:
             try:
                 await asyncio.wait_for(asyncio.shield(task), timeout)
@@ -186,11 +236,21 @@ class OutboxDispatcher:
             try:
                 await asyncio.to_thread(self._release, ids)
             except Exception:
-                log.exception("sink %s: could not release %d claim(s)", self.name, len(ids))
+                log.exception(
+                    "sink %s: could not release %d claim(s)",
+                    self.name,
+                    len(ids),
+                    extra={"camera_id": self.log_tag},
+                )
         try:
-            await asyncio.wait_for(self.sink.close(), self.deliver_timeout)
+            await asyncio.wait_for(self._tagged(self.sink.close()), self.deliver_timeout)
         except Exception as exc:
-            log.warning("sink %s: close failed: %s", self.name, describe_error(exc, self._secrets))
+            log.warning(
+                "sink %s: close failed: %s",
+                self.name,
+                describe_error(exc, self._secrets),
+                extra={"camera_id": self.log_tag},
+            )
         self.state = "stopped"
 
     def wake(self) -> None:
@@ -241,6 +301,8 @@ class OutboxDispatcher:
             else:
                 is_dead = outcome.delivery_id in dead
                 self.stats.record_failed(outcome.error or "", dead=is_dead, now=now)
+                if not is_dead and self.recovery is not None:
+                    self.recovery.backed_off()
                 if is_dead:
                     log.error(
                         "sink %s: delivery %d is dead: %s",
@@ -318,6 +380,27 @@ class OutboxDispatcher:
                 .execution_options(synchronize_session=False)
             )
 
+    def _in_flight_snapshot(self) -> list[int]:
+        return list(self._in_flight)
+
+    async def _count_backed_off(self) -> int:
+        exclude = self._in_flight_snapshot()
+
+        def run() -> int:
+            with self.database.session() as session:
+                return backed_off_count(session, self.name, exclude=exclude)
+
+        return await asyncio.to_thread(run)
+
+    async def _make_backed_off_due(self) -> int:
+        exclude = self._in_flight_snapshot()
+
+        def run() -> int:
+            with self.database.session() as session:
+                return make_backed_off_due(session, self.name, exclude=exclude)
+
+        return await asyncio.to_thread(run)
+
     def _counts(self) -> dict[str, int]:
         query = (
             select(Delivery.status, func.count())
@@ -378,5 +461,6 @@ class OutboxDispatcher:
             "healthy": self.healthy,
             "in_flight": len(self._in_flight),
             **self.stats.as_dict(),
+            "recovery": None if self.recovery is None else self.recovery.status(),
             "sink": health,
         }

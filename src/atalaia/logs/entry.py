@@ -13,6 +13,8 @@ import os
 import time
 from typing import NamedTuple
 
+from atalaia.logs.context_tag import current_tag
+
 PIPELINE_LOGGER = "atalaia.logs"
 """Logger name on the notices the pipeline writes about itself (drops, stuck places)."""
 
@@ -51,8 +53,11 @@ def pipeline_notice(tag: str, message: str) -> LogEntry:
 
 
 def entry_from_record(record: logging.LogRecord, default_tag: str) -> LogEntry:
-    """Reduce `record` to a `LogEntry`; `extra={"camera_id": ...}` overrides the process tag."""
+    """Reduce `record` to a `LogEntry`; `extra={"camera_id": ...}`, or else a tag set for the
+    running code (`atalaia.logs.context_tag`, e.g. `sink:mqtt`), overrides the process tag."""
     camera_id = getattr(record, "camera_id", None)
+    if camera_id is None:
+        camera_id = current_tag()
     return LogEntry(
         created=record.created,
         tag=default_tag if camera_id is None else str(camera_id),

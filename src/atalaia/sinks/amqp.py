@@ -104,6 +104,11 @@ class AmqpSink:
         except DeliveryError as exc:
             log.warning("AMQP sink %s not connected yet: %s", self.name, exc)
 
+    async def probe(self) -> None:
+        """Open the connection, channel and exchange (or find them open): the dispatcher's
+        check, while deliveries back off, that the broker is back."""
+        await self._ready()
+
     async def deliver(self, event: AlertEvent) -> None:
         exchange = await self._ready()
         message = aio_pika.Message(

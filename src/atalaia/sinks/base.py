@@ -69,3 +69,15 @@ class Sink(Protocol):
 
     def health(self) -> dict[str, Any]:
         """A small, secret-free view for status pages: at least `{"connected": bool}`."""
+
+
+@runtime_checkable
+class ProbingSink(Protocol):
+    """A sink with its own check that its destination answers (see `atalaia.sinks.probe`).
+
+    Optional: sinks without one are probed by a TCP connect to their configured host.
+    """
+
+    async def probe(self) -> None:
+        """Return once the destination answers (e.g. a connection is open); raise otherwise.
+        Called by the dispatcher while deliveries wait out a backoff, never during `start()`."""

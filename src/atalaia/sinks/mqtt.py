@@ -127,6 +127,15 @@ class MqttSink:
             )
         await _abandon(client)
 
+    async def probe(self) -> None:
+        """Connect (publishing `online`), or keep a connection that is still up: the
+        dispatcher's check, while deliveries back off, that the broker is back. The drain that
+        follows then uses this connection."""
+        client = self._client
+        if client is not None and _connection_lost(client):
+            await self._drop()
+        await self._connected()
+
     # -- delivery -----------------------------------------------------------------------
 
     async def deliver(self, event: AlertEvent) -> None:
@@ -196,6 +205,12 @@ class MqttSink:
             "connects": self._connects,
             "last_error": self._last_error,
         }
+
+
+def _connection_lost(client: aiomqtt.Client) -> bool:
+    """True once the client's connection has ended (aiomqtt resolves this future then)."""
+    disconnected = getattr(client, "_disconnected", None)
+    return isinstance(disconnected, asyncio.Future) and disconnected.done()
 
 
 async def _abandon(client: aiomqtt.Client) -> None:

@@ -13,12 +13,12 @@ a time (its camera process), which keeps `seq` in commit order for that camera.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import ColumnElement, delete, exists, func, select, update
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from atalaia.redact import mask_secrets
@@ -219,6 +219,51 @@ def retry_dead(session: Session, delivery_id: int, *, now: datetime | None = Non
     delivery.next_attempt_at = now or utcnow()
     session.flush()
     return True
+
+
+def _backed_off(sink: str, now: datetime, exclude: Collection[int]) -> list[ColumnElement[bool]]:
+    conditions = [
+        Delivery.sink == sink,
+        Delivery.status == DeliveryStatus.PENDING,
+        Delivery.attempts > 0,
+        Delivery.next_attempt_at > now,
+    ]
+    if exclude:
+        conditions.append(Delivery.id.not_in(list(exclude)))
+    return conditions
+
+
+def backed_off_count(
+    session: Session, sink: str, *, now: datetime | None = None, exclude: Collection[int] = ()
+) -> int:
+    """How many of `sink`'s pending deliveries failed before and wait for a later retry."""
+    query = (
+        select(func.count())
+        .select_from(Delivery)
+        .where(*_backed_off(sink, now or utcnow(), exclude))
+    )
+    return int(session.scalar(query) or 0)
+
+
+def make_backed_off_due(
+    session: Session, sink: str, *, now: datetime | None = None, exclude: Collection[int] = ()
+) -> int:
+    """Make `sink`'s backed-off deliveries due now, because its destination answers again.
+
+    Only the schedule changes: attempt counts, errors, dead rows and the per-camera order stay
+    as they are (the next claim takes them oldest first). `exclude` names rows the caller has
+    in flight. A row another node holds under a lease after a failed attempt looks the same as
+    one waiting for a retry and is made due too; it may then be sent twice, which consumers
+    handle by the event id as for any lease that runs out. Returns how many rows changed.
+    """
+    now = now or utcnow()
+    result = session.execute(
+        update(Delivery)
+        .where(*_backed_off(sink, now, exclude))
+        .values(next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0))
 
 
 def trim_delivered(session: Session, older_than: timedelta, *, now: datetime | None = None) -> int:
