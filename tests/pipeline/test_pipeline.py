@@ -184,6 +184,7 @@ def test_kill_9_camera_restarts_and_other_camera_has_no_gap(
         pid1, pid2 = cam_status(p, "c1")["pid"], cam_status(p, "c2")["pid"]
         with FrameWatch(p, "c2") as watch:
             time.sleep(1.0)
+            captured_before = counters(p, "c1")["captured"]
             os.kill(pid1, signal.SIGKILL)
             assert wait_for(
                 lambda: (
@@ -192,6 +193,8 @@ def test_kill_9_camera_restarts_and_other_camera_has_no_gap(
                 ),
                 30,
             )
+            # The new pid comes with the new process's counters, never the dead one's.
+            assert counters(p, "c1").get("captured", 0) < captured_before
             seen = detected(p, "c1")
             assert wait_for(lambda: detected(p, "c1") > seen, 30)  # the new process detects
         assert cam_status(p, "c2")["pid"] == pid2

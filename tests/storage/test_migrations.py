@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from atalaia.storage.db import Database
 from atalaia.storage.models import Base
 
-TABLES = {"cameras", "zones", "rules", "alerts", "alert_events", "deliveries"}
+TABLES = {"cameras", "zones", "rules", "alerts", "alert_events", "deliveries", "settings"}
 
 
 def _schema_diff(db: Database) -> list[object]:
@@ -78,4 +78,4 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds(empty_db: Dat
 def test_migrations_ship_inside_the_package() -> None:
     script = ScriptDirectory.from_config(Database("sqlite://").alembic_config())
     assert script.dir.endswith("atalaia/storage/migrations")
-    assert script.get_heads() == ["0002"]
+    assert script.get_heads() == ["0003"]

@@ -123,3 +123,39 @@ def test_remove_and_restart(supervisor: Supervisor) -> None:
     assert "cam1" not in supervisor.status()
     with pytest.raises(ProcessLookupError):
         os.kill(new_pid, 0)
+
+
+def _stats_of_each_new_process(
+    supervisor: Supervisor, name: str, old_pid: int, timeout: float = 30.0
+) -> list[tuple[int, dict[str, object]]]:
+    """(pid, stats) as seen from the moment a new process is reported until its stats come."""
+    seen: list[tuple[int, dict[str, object]]] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = supervisor.status()[name]
+        pid = status["pid"]
+        if pid is not None and pid != old_pid:
+            seen.append((pid, status["stats"]))
+            if status["stats"]:
+                return seen
+        time.sleep(0.002)
+    raise AssertionError(f"{name}: no stats from a new process within {timeout}s: {seen[-3:]}")
+
+
+@pytest.mark.parametrize("how", ["kill -9", "restart"])
+def test_stats_belong_to_the_live_process(supervisor: Supervisor, how: str) -> None:
+    """Right after a restart the status must not show the dead process's counters under the
+    new pid: empty until the new process reports, then the new process's own."""
+    supervisor.add(spec("cam1", workers.counts_with_pid))
+    assert wait_for(lambda: supervisor.status()["cam1"]["stats"].get("beats", 0) > 50)
+    old_pid = supervisor.status()["cam1"]["pid"]
+    assert supervisor.status()["cam1"]["stats"]["pid"] == old_pid
+    if how == "kill -9":
+        os.kill(old_pid, signal.SIGKILL)
+    else:
+        supervisor.restart("cam1")
+    seen = _stats_of_each_new_process(supervisor, "cam1", old_pid)
+    for pid, stats in seen:
+        assert not stats or stats["pid"] == pid, (pid, stats)
+    new_pid, stats = seen[-1]
+    assert stats["pid"] == new_pid and stats["beats"] < 50  # counted by the new process alone

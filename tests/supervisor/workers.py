@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -23,6 +24,16 @@ def steady(ctx: ChildContext) -> None:
     out = ctx.settings.get("stop_file")
     if out:
         Path(out).write_text(f"{time.time()}")
+
+
+def counts_with_pid(ctx: ChildContext) -> None:
+    """Counts progress and says which process counted, so stats can be told apart."""
+    pid, beats = os.getpid(), 0
+    ctx.stats_from(lambda: {"pid": pid, "beats": beats})
+    while not ctx.stopping:
+        beats += 1
+        ctx.progress()
+        time.sleep(0.01)
 
 
 def hangs(ctx: ChildContext) -> None:

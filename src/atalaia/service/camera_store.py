@@ -2,7 +2,8 @@
 
 The camera row keeps the whole validated configuration as JSON (the source of truth) and
 mirrors its zones and rules into their own rows for queries. The YAML configuration seeds the
-table once, on first start; after that the database (changed through the API) is what runs.
+table once, on the installation's first start (recorded in the database's settings); after that
+the database (changed through the API) is what runs.
 """
 
 from __future__ import annotations
@@ -11,13 +12,17 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from atalaia.config import AtalaiaConfig, CameraConfig
 from atalaia.redact import MASK, mask_url
 from atalaia.storage.cameras import delete_camera, get_camera, list_cameras, upsert_camera
 from atalaia.storage.db import Database
 from atalaia.storage.models import Camera, Rule, Zone
+from atalaia.storage.settings import CAMERAS_SEEDED, claim_setting, get_setting
 
+# The file older versions kept in the data directory to record the seeding; read on upgrade.
 SEED_MARKER = "cameras_seeded"
 
 
@@ -27,6 +32,11 @@ def to_config(row: Camera) -> CameraConfig:
 
 def save(database: Database, camera: CameraConfig) -> int:
     """Create or replace a camera; returns its version (bumped only when something changed)."""
+    with database.session() as session:
+        return _store(session, camera).version
+
+
+def _store(session: Session, camera: CameraConfig) -> Camera:
     zones = [
         Zone(
             name=z.name,
@@ -42,18 +52,16 @@ def save(database: Database, camera: CameraConfig) -> int:
         Rule(name=name, type=r.type, config=r.model_dump(mode="json"), enabled=r.enabled)
         for name, r in zip(camera.rule_names(), camera.rules, strict=True)
     ]
-    with database.session() as session:
-        row = upsert_camera(
-            session,
-            camera.id,
-            name=camera.name or camera.id,
-            source_url=camera.source.url,
-            config=camera.model_dump(mode="json"),
-            enabled=camera.enabled,
-            zones=zones,
-            rules=rules,
-        )
-        return row.version
+    return upsert_camera(
+        session,
+        camera.id,
+        name=camera.name or camera.id,
+        source_url=camera.source.url,
+        config=camera.model_dump(mode="json"),
+        enabled=camera.enabled,
+        zones=zones,
+        rules=rules,
+    )
 
 
 def load(database: Database, camera_id: str) -> CameraConfig | None:
@@ -82,24 +90,30 @@ def remove(database: Database, camera_id: str) -> bool:
 
 
 def seed_from_config(database: Database, config: AtalaiaConfig) -> int:
-    """On first start, copy the configuration's cameras into the database.
+    """On the installation's first start, copy the configuration's cameras into the database.
 
-    A marker in the data directory records that seeding happened, so cameras deleted through
-    the API do not come back at the next start.
+    That seeding happened is recorded in the database, in the same transaction as the
+    cameras, so cameras deleted through the API do not come back at the next start, and
+    neither a new data directory pointed at the database nor a second node sharing it seeds
+    again. An installation from before keeps its answer: the marker file older versions left in
+    the data directory, or cameras already in the table, count as seeded.
     """
-    marker = Path(config.data_dir) / SEED_MARKER
-    if marker.exists():
-        return 0
+    legacy_marker = Path(config.data_dir) / SEED_MARKER
     with database.session() as session:
-        existing = {row.id for row in list_cameras(session)}
-    added = 0
-    for camera in config.cameras:
-        if camera.id not in existing:
-            save(database, camera)
-            added += 1
-    marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("the YAML cameras were copied into the database; the API manages them now\n")
-    return added
+        if get_setting(session, CAMERAS_SEEDED) is not None:
+            return 0
+        if legacy_marker.exists():
+            claim_setting(session, CAMERAS_SEEDED, "marker file found in the data directory")
+            return 0
+        if session.scalar(select(Camera.id).limit(1)) is not None:
+            claim_setting(session, CAMERAS_SEEDED, "cameras already in the database")
+            return 0
+        note = f"{len(config.cameras)} camera(s) copied from the configuration"
+        if not claim_setting(session, CAMERAS_SEEDED, note):
+            return 0  # another node seeded meanwhile
+        for camera in config.cameras:
+            _store(session, camera)
+        return len(config.cameras)
 
 
 def keep_masked_password(new_url: str, old_url: str | None) -> str:

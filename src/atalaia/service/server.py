@@ -9,7 +9,7 @@ from types import FrameType
 import uvicorn
 
 from atalaia.api.app import create_app
-from atalaia.api.auth import announce_token, load_or_create_token
+from atalaia.api.auth import announce_token, token_for_config
 from atalaia.config import AtalaiaConfig
 from atalaia.logs import LogWriter, configure_process_logging
 from atalaia.redact import mask_url
@@ -37,11 +37,12 @@ def start_logging(config: AtalaiaConfig) -> LogWriter:
 def serve(config: AtalaiaConfig) -> None:
     """Block until SIGINT/SIGTERM; uvicorn's own loggers go through our writer."""
     writer = start_logging(config)
-    configured = config.server.token.get_secret_value() if config.server.token else None
-    token_check, new_token = load_or_create_token(config.data_dir, configured)
-    if new_token is not None:
-        announce_token(new_token)
     try:
+        # The token's hash lives in the database: one manager and one database for both.
+        manager = BackgroundManager(config, log_queue=writer.queue)
+        token_check, new_token = token_for_config(config, manager.database)
+        if new_token is not None:
+            announce_token(new_token)
         log.info(
             "atalaia listening on http://%s:%d (database %s, data in %s)",
             config.server.host,
@@ -51,7 +52,7 @@ def serve(config: AtalaiaConfig) -> None:
         )
         server = uvicorn.Server(
             uvicorn.Config(
-                create_app(config, BackgroundManager(config, log_queue=writer.queue), token_check),
+                create_app(config, manager, token_check),
                 host=config.server.host,
                 port=config.server.port,
                 log_config=None,

@@ -251,3 +251,19 @@ class SinkRef(Base):
     )
     remote_id: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default_factory=utcnow)
+
+
+class Setting(Base):
+    """A fact about the installation as a whole, shared by every node on the database: that
+    the YAML cameras were seeded, the API token's hash.
+
+    In the database rather than the data directory: nodes sharing one PostgreSQL, or a new
+    data directory pointed at an existing database, must see the same first start.
+    """
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    # Never a secret in clear: the token is kept only as its hash.
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default_factory=utcnow)

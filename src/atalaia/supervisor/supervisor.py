@@ -57,21 +57,25 @@ class Child:
     restarts: int = 0
     restart_due: float | None = None
     reason: str | None = None
+    # The latest heartbeat's stats and the process that sent them: a snapshot belongs to one
+    # process, so a restarted child never shows its predecessor's counters under its own pid.
     stats: dict[str, Any] = field(default_factory=dict)
+    stats_pid: int | None = None
 
     def status(self, now: float) -> dict[str, Any]:
+        pid = self.process.pid if self.process is not None else None
         return {
             "name": self.spec.name,
             "kind": self.spec.kind,
             "state": self.state,
-            "pid": self.process.pid if self.process is not None else None,
+            "pid": pid,
             "restarts": self.restarts,
             "restarts_in_window": self.policy.recent(now),
             "last_heartbeat_age_s": round(now - self.heartbeat_at, 3)
             if self.heartbeat_at
             else None,
             "reason": self.reason,
-            "stats": self.stats,
+            "stats": self.stats if pid is not None and self.stats_pid == pid else {},
         }
 
 
@@ -202,6 +206,7 @@ class Supervisor:
         child_conn.close()  # only the child holds its end: EOF tells us it is gone
         now = time.monotonic()
         child.process, child.conn = process, parent_conn
+        child.stats, child.stats_pid = {}, process.pid
         child.state, child.started_at = "running", now
         child.progress_at = child.heartbeat_at = now
         child.restart_due = None
@@ -257,7 +262,9 @@ class Supervisor:
             self._check(time.monotonic())
 
     def _receive(self, child: Child) -> None:
-        conn = child.conn
+        with self._lock:
+            conn = child.conn
+            pid = child.process.pid if child.process is not None else None
         if conn is None:  # closed meanwhile by a stop on another thread
             return
         try:
@@ -265,9 +272,12 @@ class Supervisor:
                 message = conn.recv()
                 if message[0] == "heartbeat":
                     _, progress, stats = message
-                    child.heartbeat_at = time.monotonic()
-                    child.progress_at = max(child.progress_at, progress)
-                    child.stats = stats
+                    with self._lock:
+                        if child.conn is not conn:
+                            continue  # a heartbeat of a process replaced meanwhile
+                        child.heartbeat_at = time.monotonic()
+                        child.progress_at = max(child.progress_at, progress)
+                        child.stats, child.stats_pid = stats, pid
                 elif message[0] == "log":
                     forward_entry(self.log_queue, message[1])
                 elif self.on_message is not None:
