@@ -9,7 +9,9 @@ from fastapi import FastAPI
 
 from atalaia import __version__
 from atalaia.api import background, cameras, events, live, metrics, ui
-from atalaia.api.auth import TokenCheck, load_or_create_token
+from atalaia.api.auth import TokenCheck, token_for_config
+from atalaia.api.limits import add_request_limits
+from atalaia.api.masking import add_secret_masking
 from atalaia.config import AtalaiaConfig
 from atalaia.realtime import attach_realtime
 from atalaia.service.manager import BackgroundManager
@@ -23,8 +25,7 @@ def create_app(
     """The app starts the background system with it and stops it with it (note 002)."""
     manager = manager or BackgroundManager(config)
     if token_check is None:
-        configured = config.server.token.get_secret_value() if config.server.token else None
-        token_check, _ = load_or_create_token(config.data_dir, configured)
+        token_check, _ = token_for_config(config, manager.database)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -43,6 +44,8 @@ def create_app(
     app.state.manager = manager
     app.state.config = config
     app.state.token_check = token_check
+    add_secret_masking(app, config.secrets(), manager.database)  # the net under every body
+    add_request_limits(app, config.server.max_body_bytes)  # 413 and 422 before any endpoint
     app.include_router(background.router)
     app.include_router(cameras.router)
     app.include_router(live.router)

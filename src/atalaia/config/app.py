@@ -7,13 +7,14 @@ from typing import Any, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from atalaia.config.base import StrictModel, secret_values
+from atalaia.config.base import StrictModel
 from atalaia.config.cameras import CameraConfig, demo_camera
 from atalaia.config.detectors import DetectorConfig, OnnxDetectorConfig
 from atalaia.config.media import MediaConfig
 from atalaia.config.monitors import MonitorsConfig
 from atalaia.config.realtime import RealtimeConfig
 from atalaia.config.sinks import DatabaseSink, OutboxConfig, SinkConfig
+from atalaia.redact_config import config_secrets
 
 
 class KeyedValueError(ValueError):
@@ -39,6 +40,13 @@ class ServerConfig(StrictModel):
     public_health: bool = True
     public_metrics: bool = True
     live_max_fps: float = Field(10.0, gt=0, le=30, description="cap on each live-view viewer")
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=1024 * 1024 * 1024,
+        description="largest request body the API reads (bytes); larger ones get 413 unread. "
+        "Socket.IO frames have their own limit (realtime.max_message_bytes)",
+    )
 
 
 class DatabaseConfig(StrictModel):
@@ -207,5 +215,6 @@ class AtalaiaConfig(StrictModel):
         return self.logging.file or self.data_dir / "atalaia.log"
 
     def secrets(self) -> list[str]:
-        """Every configured secret value, for masking in logs."""
-        return secret_values(self)
+        """Every configured secret value (SecretStr values, URL passwords, secret-named fields),
+        for masking in logs, `config check` and API responses."""
+        return config_secrets(self)
