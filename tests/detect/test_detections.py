@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from atalaia.detect import BoundingBox, Detection, Detections, WireFormatError
+from atalaia.detect import BoundingBox, Detection, Detections, WireFormatError, merge_detections
 
 NAMES = ("person", "bicycle", "face")
 
@@ -106,4 +106,45 @@ def test_inconsistent_arrays_are_refused() -> None:
             confidence=np.zeros(3, np.float32),
             class_id=np.zeros(3, np.int32),
             class_names=NAMES,
+        )
+
+
+def test_merged_models_keep_distinct_class_ids_and_say_which_model() -> None:
+    general = Detections(
+        xyxy=np.array([[0, 0, 10, 20], [5, 5, 9, 9]], np.float32),
+        confidence=np.array([0.9, 0.5], np.float32),
+        class_id=np.array([0, 1], np.int32),
+        class_names=("person", "car"),
+    )
+    ppe = Detections(
+        xyxy=np.array([[1, 0, 4, 3]], np.float32),
+        confidence=np.array([0.7], np.float32),
+        class_id=np.array([1], np.int32),
+        class_names=("With Helmet", "Without Helmet"),
+    )
+    merged = merge_detections([("default", general), ("ppe", ppe)])
+    assert merged.class_names == ("person", "car", "With Helmet", "Without Helmet")
+    assert merged.class_id.tolist() == [0, 1, 3]
+    assert merged.names == ["person", "car", "Without Helmet"]
+    assert merged.models == ["default", "default", "ppe"]
+    assert [d["metadata"]["model"] for d in merged.to_dicts()] == ["default", "default", "ppe"]
+    # a selection keeps the table; merging merged detections keeps their models
+    people = merged[merged.class_id != 1]
+    assert people.models == ["default", "ppe"]
+    again = merge_detections([("x", people), ("extra", Detections.empty(["person"]))])
+    assert again.models == ["default", "ppe"]
+    assert again.class_models == ("default", "default", "ppe", "ppe", "extra")
+    assert general.models == [None, None]
+
+
+def test_merge_refuses_nothing_and_a_table_mismatch() -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        merge_detections([])
+    with pytest.raises(ValueError, match="class_models"):
+        Detections.empty(["a", "b"]).__class__(
+            xyxy=np.zeros((0, 4), np.float32),
+            confidence=np.zeros(0, np.float32),
+            class_id=np.zeros(0, np.int32),
+            class_names=("a", "b"),
+            class_models=("m",),
         )

@@ -11,7 +11,7 @@ Entry points for the rest of atalaia:
 
 from atalaia.detect.annotate import draw_detections
 from atalaia.detect.builtin import default_face_model, default_object_model, sample_image
-from atalaia.detect.detections import BoundingBox, Detection, Detections
+from atalaia.detect.detections import BoundingBox, Detection, Detections, merge_detections
 from atalaia.detect.errors import (
     DetectorConfigError,
     DetectorError,
@@ -46,6 +46,7 @@ __all__ = [
     "default_object_model",
     "draw_detections",
     "load_prompts",
+    "merge_detections",
     "register_detector",
     "sample_image",
 ]

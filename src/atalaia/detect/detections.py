@@ -72,9 +72,17 @@ class Detections:
     class_id: NDArray[np.int32]
     class_names: tuple[str, ...]
     landmarks: NDArray[np.float32] | None = None
+    # The model that produced each class of `class_names` (same length), when the detections
+    # of several models were merged (`merge_detections`); None for one model's own output.
+    class_models: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.confidence)
+        if self.class_models is not None and len(self.class_models) != len(self.class_names):
+            raise ValueError(
+                f"class_models has {len(self.class_models)} entries for "
+                f"{len(self.class_names)} classes"
+            )
         if self.xyxy.shape != (n, 4) or self.class_id.shape != (n,):
             raise ValueError(
                 f"inconsistent detections: xyxy {self.xyxy.shape}, confidence "
@@ -109,6 +117,7 @@ class Detections:
             class_id=self.class_id[index],
             class_names=self.class_names,
             landmarks=None if self.landmarks is None else self.landmarks[index],
+            class_models=self.class_models,
         )
 
     @property
@@ -122,6 +131,13 @@ class Detections:
         """The class name of each detection, in order."""
         return [self.class_names[i] for i in self.class_id.tolist()]
 
+    @property
+    def models(self) -> list[str | None]:
+        """The model of each detection, in order (None where the detections were not merged)."""
+        if self.class_models is None:
+            return [None] * len(self)
+        return [self.class_models[i] for i in self.class_id.tolist()]
+
     def to_list(self) -> list[Detection]:
         """One `Detection` per row, for the API and events (not for the hot path)."""
         out: list[Detection] = []
@@ -131,6 +147,8 @@ class Detections:
         points = None if self.landmarks is None else self.landmarks.tolist()
         for row, ((x1, y1, x2, y2), score, cid) in enumerate(zip(boxes, scores, ids, strict=True)):
             metadata: dict[str, Any] = {} if points is None else {"landmarks": points[row]}
+            if self.class_models is not None:
+                metadata["model"] = self.class_models[cid]
             out.append(
                 Detection(
                     class_id=cid,
@@ -189,3 +207,40 @@ class Detections:
                 f"class id {int(class_id.max())} outside the class table of {len(class_names)}"
             )
         return cls(xyxy, confidence, class_id, tuple(class_names), landmarks)
+
+
+def merge_detections(parts: Sequence[tuple[str, Detections]]) -> Detections:
+    """One frame's detections from several models, as one `Detections`.
+
+    The class tables are concatenated in the order of `parts` and each model's class ids are
+    offset by the classes before it, so a class id still names exactly one (model, class)
+    pair: tracking, zones and rules keep working on plain arrays, and `class_models` tells
+    which model each class (and so each detection) came from. Two models that both know
+    "person" keep two distinct class ids; name lookups (`PpeClassIds`, rule labels) collect
+    every id with that name unless they ask for one model. Landmarks survive only when every
+    part has the same number of them.
+    """
+    if not parts:
+        raise ValueError("merge_detections needs at least one model's detections")
+    names: list[str] = []
+    models: list[str] = []
+    ids: list[NDArray[np.int32]] = []
+    for model, dets in parts:
+        ids.append(dets.class_id.astype(np.int32) + np.int32(len(names)))
+        names.extend(dets.class_names)
+        if dets.class_models is None:
+            models.extend([model] * len(dets.class_names))
+        else:
+            models.extend(dets.class_models)
+    k = {None if d.landmarks is None else d.landmarks.shape[1] for _, d in parts}
+    landmarks = None
+    if len(k) == 1 and None not in k:
+        landmarks = np.concatenate([d.landmarks for _, d in parts if d.landmarks is not None])
+    return Detections(
+        xyxy=np.concatenate([d.xyxy for _, d in parts]).astype(np.float32, copy=False),
+        confidence=np.concatenate([d.confidence for _, d in parts]).astype(np.float32, copy=False),
+        class_id=np.concatenate(ids),
+        class_names=tuple(names),
+        landmarks=landmarks,
+        class_models=tuple(models),
+    )
