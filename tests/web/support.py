@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import httpx
@@ -23,6 +23,9 @@ import numpy as np
 import yaml
 
 from atalaia.demo import demo_frames
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 TOKEN = "web-console-test-token-0123456789"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -241,3 +244,20 @@ def screenshot_dir() -> Path | None:
     path = Path(value)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def shot(page: Page, name: str) -> None:
+    """Keep a screenshot for the docs when UI_SCREENSHOTS names a folder."""
+    folder = screenshot_dir()
+    if folder is not None:
+        page.screenshot(path=str(folder / name))
+
+
+def image_loaded(page: Page, selector: str, timeout: float = 30_000) -> None:
+    """Wait until the first image matching `selector` has loaded a picture."""
+    page.wait_for_function(
+        "sel => { const img = document.querySelector(sel);"
+        " return img && img.complete && img.naturalWidth > 0; }",
+        arg=selector,
+        timeout=timeout,
+    )

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import in_ci
-from tests.web.support import TOKEN, Service, screenshot_dir, wait_for
+from tests.web.support import TOKEN, Service, image_loaded, shot, wait_for
 
 try:
     from playwright.sync_api import Page, expect
@@ -26,22 +26,6 @@ except ImportError:  # the browser_available fixture says what to install
 expect.set_options(timeout=10_000)
 
 pytestmark = pytest.mark.usefixtures("browser_available")
-
-
-def shot(page: Page, name: str) -> None:
-    """Keep a screenshot for the docs when UI_SCREENSHOTS names a folder."""
-    folder = screenshot_dir()
-    if folder is not None:
-        page.screenshot(path=str(folder / name))
-
-
-def image_loaded(page: Page, selector: str, timeout: float = 30_000) -> None:
-    page.wait_for_function(
-        "sel => { const img = document.querySelector(sel);"
-        " return img && img.complete && img.naturalWidth > 0; }",
-        arg=selector,
-        timeout=timeout,
-    )
 
 
 def test_sign_in_wrong_token_then_right_then_sign_out(page: Page, service: Service) -> None:

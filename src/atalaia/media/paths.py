@@ -34,12 +34,16 @@ def _day(ts: float) -> str:
 
 @dataclass(frozen=True, slots=True)
 class MediaPaths:
+    """A camera's media files. Alerts store these paths, and their readers (the API, sinks)
+    look a relative one up under the data directory; so these are absolute, or the default
+    relative `data_dir` ("data") would be looked up at `data/data/...` and never found."""
+
     data_dir: Path
     camera: str
 
     @property
     def root(self) -> Path:
-        return media_root(self.data_dir) / self.camera
+        return media_root(self.data_dir.absolute()) / self.camera
 
     @property
     def live(self) -> Path:
