@@ -79,7 +79,7 @@ def supervisor_inputs(tmp_path: Path) -> list[str]:
 def test_supervisor_rejects_bad_inputs(tmp_path: Path) -> None:
     base = supervisor_inputs(tmp_path)
     missing = runner.invoke(app, [*base, "--roi-polys", "nope"])
-    assert missing.exit_code == 2 and "no polygon named nope" in missing.output
+    assert missing.exit_code == 2 and "no polygon named 'nope'" in missing.output
 
     bad_prompts = runner.invoke(app, [*base[:3], "--prompts", str(tmp_path / "none.yaml")])
     assert bad_prompts.exit_code == 2 and "none.yaml" in bad_prompts.output

@@ -1,20 +1,30 @@
-"""`atalaia supervisor`: the camera pipeline without the web service (user note 003).
+"""`atalaia supervisor`: the whole service but the HTTP API (user note 003).
 
 The flags, their meaning and defaults are the note's own, so existing scripts keep working.
+It runs the same `BackgroundManager` as `atalaia run` (cameras and detectors, the outbox
+dispatchers that deliver every alert to every configured sink, the monitors that send the
+serial board its commands, the log writer), on the cameras of the file it is given. The ROI
+polygons (`--roi FILE --roi-polys NAME ...`) are merged into the cameras' zones before the
+rules are checked, so a rule can name one.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import signal
-import threading
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from atalaia.cli.common import fail, load_or_exit
-from atalaia.config import AtalaiaConfig
+from atalaia.cli.common import CONFIG_ERROR_STATUS, fail
+from atalaia.config import AtalaiaConfig, load_config
 from atalaia.config.errors import ConfigError
+from atalaia.config.roi_merge import RoiSource
+
+log = logging.getLogger("atalaia.supervisor")
 
 
 def supervisor(
@@ -41,8 +51,15 @@ def supervisor(
         float, typer.Option("--restart-window", help="Window for counting restarts, in seconds.")
     ] = 3600.0,
 ) -> None:
-    """Run the multi-camera pipeline (capture, shared detector, supervisor) without the web API."""
-    cfg = load_or_exit(config)
+    """Run the whole service but the HTTP API: cameras, shared detectors, alert delivery to
+    every sink, monitors and the log writer. SIGINT/SIGTERM drain and exit 0."""
+    if roi is None and roi_polys:
+        fail("--roi-polys needs --roi FILE")
+    try:
+        source = RoiSource(file=roi, polygons=roi_polys or []) if roi is not None else None
+    except ValueError:
+        fail("expected --roi-polys names that are not empty")
+    cfg = _load_or_exit(config, source)
     interval = cfg.supervisor.heartbeat_interval
     if heartbeat_timeout <= interval or max_restarts < 0 or restart_window <= 0:
         fail(
@@ -55,11 +72,20 @@ def supervisor(
     cfg.logging.file = log_file
     cfg.prompts = prompts
     _check_prompts(prompts)
-    if roi is not None:
-        _apply_roi(cfg, roi, roi_polys or [])
-    elif roi_polys:
-        fail("--roi-polys needs --roi FILE")
-    run_pipeline(cfg)
+    status = run_service(cfg)
+    if status:
+        raise typer.Exit(status)
+
+
+def _load_or_exit(path: Path, roi: RoiSource | None) -> AtalaiaConfig:
+    """The configuration with the ROI polygons merged into the cameras' zones before rules are
+    checked (`zone: roi_epi_on`); a problem is printed with its file and key, status 2."""
+    try:
+        return load_config(path, roi=roi)
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        sys.stderr.flush()
+        raise typer.Exit(CONFIG_ERROR_STATUS) from None
 
 
 def _check_prompts(path: Path) -> None:
@@ -71,41 +97,42 @@ def _check_prompts(path: Path) -> None:
         fail(str(exc))
 
 
-def _apply_roi(cfg: AtalaiaConfig, roi: Path, names: list[str]) -> None:
-    """ROI polygons become zones of every camera that defines none of its own."""
-    from atalaia.rules import zones_from_roi
-
-    try:
-        zones = zones_from_roi(roi, names)
-    except ConfigError as exc:
-        fail(str(exc))
-    for camera in cfg.cameras:
-        if not camera.zones:
-            camera.zones = list(zones)
-
-
-def run_pipeline(cfg: AtalaiaConfig) -> None:
-    """Start the pipeline, block until SIGINT/SIGTERM, then shut down in order."""
-    import logging
-
-    from atalaia.pipeline.runner import Pipeline
+def run_service(cfg: AtalaiaConfig) -> int:
+    """Run until SIGINT/SIGTERM, then drain in order; the exit status (1: could not start)."""
     from atalaia.service.server import start_logging
 
     writer = start_logging(cfg)
-    log = logging.getLogger("atalaia.supervisor")
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    pipeline = Pipeline(cfg, writer.queue)
     try:
-        pipeline.start()
-        log.info("pipeline running: %d camera(s); Ctrl-C stops it", len(pipeline.cameras))
-        while not stop.wait(0.5):
-            pass
-        log.info("shutting down")
+        return asyncio.run(_serve_without_http(cfg, writer.queue))
     finally:
-        pipeline.stop()
         writer.stop()
+
+
+async def _serve_without_http(cfg: AtalaiaConfig, log_queue: Any) -> int:
+    """The `BackgroundManager` of `atalaia run`, on the cameras of the file, with no API."""
+    from atalaia.service.manager import BackgroundManager
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    manager = BackgroundManager(cfg, log_queue=log_queue, cameras_from="config")
+    try:
+        await manager.startup()
+        problem = manager.startup_error or manager.processing_error
+        if problem is not None or manager.processing_state != "running":
+            log.error("could not start: %s", problem or manager.processing_state)
+            return 1
+        cameras = len(manager.pipeline.cameras) if manager.pipeline is not None else 0
+        sinks = ", ".join(manager.handlers_status()) or "none"
+        log.info("pipeline running: %d camera(s), alerts to %s; Ctrl-C stops it", cameras, sinks)
+        await stop.wait()
+        log.info("shutting down")
+        return 0
+    finally:
+        await manager.shutdown()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 def spread_multi_values(argv: list[str], option: str = "--roi-polys") -> list[str]:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from atalaia.config.app import SEED_SUPERVISOR_KEYS, AtalaiaConfig, KeyedValueError
 from atalaia.config.errors import ConfigError, ConfigProblem, Loc, clean_loc, describe, format_path
+from atalaia.config.roi_merge import RoiSource, merge_roi
 from atalaia.redact import mask_secrets, mask_url
 
 ENV_PREFIX = "ATALAIA_"
@@ -25,9 +26,13 @@ ENV_RESERVED = ("ATALAIA_CONFIG", "ATALAIA_TEST_")
 
 
 def load_config(
-    path: str | Path | None = None, env: Mapping[str, str] | None = None
+    path: str | Path | None = None,
+    env: Mapping[str, str] | None = None,
+    roi: RoiSource | None = None,
 ) -> AtalaiaConfig:
-    """Read `path` (if any), apply `ATALAIA_*` overrides from `env`, validate."""
+    """Read `path` (if any), apply `ATALAIA_*` overrides from `env`, merge the ROI polygons
+    (the file's `roi:` key, or `roi` from the command line instead) into the cameras' zones,
+    validate. The merge comes before validation so that rules can name ROI zones."""
     env = os.environ if env is None else env
     origin = str(path) if path is not None else "defaults"
     data: dict[str, Any] = {}
@@ -36,10 +41,14 @@ def load_config(
         data, lines = _read_yaml(Path(path))
     _expand_source_shorthand(data)
     env_origin = _apply_env(data, env)
+    problems = merge_roi(data, lines, origin, roi)
     try:
-        return AtalaiaConfig.model_validate(data)
+        config = AtalaiaConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, data, lines, origin, env_origin)) from None
+        raise ConfigError(problems + _problems(exc, data, lines, origin, env_origin)) from None
+    if problems:
+        raise ConfigError(problems)
+    return config
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[Loc, int]]:

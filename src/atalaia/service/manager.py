@@ -8,7 +8,10 @@ it; the app's lifespan calls `startup()` and `shutdown()`. Two parts, controlled
   with the database, the delivery dispatchers) can be stopped, started and restarted through
   the API while the monitors keep running, as the note describes.
 
-The API only reads state through this object.
+The API only reads state through this object. `atalaia supervisor` (note 003) runs the same
+object without the API: there the configuration file, not the database, says which cameras
+run (`cameras_from="config"`), because no API exists to change them and the user expects the
+file they pass to be what runs.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any, Literal
 
 from sqlalchemy import text
 
-from atalaia.config import AtalaiaConfig
+from atalaia.config import AtalaiaConfig, CameraConfig
 from atalaia.demo import DEMO_URL, ensure_demo_video
 from atalaia.events import topics
 from atalaia.events.bus import EventBus
@@ -43,6 +46,9 @@ class ProcessingUnavailable(RuntimeError):
 
 
 ProcessingState = Literal["starting", "running", "stopping", "stopped", "error"]
+# Where the cameras to run come from: the database (the service; the YAML seeds it once) or the
+# configuration file itself, every start (`atalaia supervisor`).
+CameraSource = Literal["database", "config"]
 
 
 class BackgroundManager:
@@ -54,8 +60,10 @@ class BackgroundManager:
         database: Database | None = None,
         log_queue: Any = None,
         reconcile_interval: float = 3.0,
+        cameras_from: CameraSource = "database",
     ) -> None:
         self.config = config
+        self.cameras_from = cameras_from
         self.database = database or Database(config.database_url)
         self.log_queue = log_queue
         self.reconcile_interval = reconcile_interval
@@ -90,11 +98,12 @@ class BackgroundManager:
         self.config.data_dir.mkdir(parents=True, exist_ok=True)
         try:
             await asyncio.to_thread(self.database.migrate)
-            seeded = await asyncio.to_thread(
-                camera_store.seed_from_config, self.database, self.config
-            )
-            if seeded:
-                log.info("copied %d camera(s) from the configuration into the database", seeded)
+            if self.cameras_from == "database":
+                seeded = await asyncio.to_thread(
+                    camera_store.seed_from_config, self.database, self.config
+                )
+                if seeded:
+                    log.info("copied %d camera(s) from the configuration into the database", seeded)
             await asyncio.to_thread(self._prepare_demo)
         except Exception as exc:
             self.startup_error = mask_secrets(f"{type(exc).__name__}: {exc}")
@@ -130,7 +139,7 @@ class BackgroundManager:
 
     def _start_monitors(self) -> None:
         """The basic monitors run for the whole life of the service (note 002)."""
-        cameras = camera_store.load_all(self.database, enabled_only=True)
+        cameras = self._enabled_cameras()
         self.monitors = BasicMonitors(
             self.config.monitors,
             cameras,
@@ -169,8 +178,13 @@ class BackgroundManager:
             f": {reason}" if reason else "",
         )
 
+    def _enabled_cameras(self) -> list[CameraConfig]:
+        if self.cameras_from == "config":
+            return [c for c in self.config.cameras if c.enabled]
+        return camera_store.load_all(self.database, enabled_only=True)
+
     def _prepare_demo(self) -> None:
-        cameras = camera_store.load_all(self.database, enabled_only=True)
+        cameras = self._enabled_cameras()
         if any(c.source.url.startswith("demo://") for c in cameras):
             path = ensure_demo_video(self.config.data_dir)
             log.info("demo camera plays %s (%s)", path, DEMO_URL)
@@ -201,11 +215,15 @@ class BackgroundManager:
 
     def _start_processing(self) -> None:
         pipeline = Pipeline(self.config, self.log_queue, on_message=self._on_child_message)
-        pipeline.start(with_cameras=False)
-        reconciler = CameraReconciler(self.database, pipeline, self.reconcile_interval)
-        reconciler.reconcile()
-        reconciler.start()
-        self.pipeline, self.reconciler = pipeline, reconciler
+        if self.cameras_from == "config":
+            pipeline.start()  # the file's cameras, as they are; nothing to reconcile with
+            self.pipeline = pipeline
+        else:
+            pipeline.start(with_cameras=False)
+            reconciler = CameraReconciler(self.database, pipeline, self.reconcile_interval)
+            reconciler.reconcile()
+            reconciler.start()
+            self.pipeline, self.reconciler = pipeline, reconciler
         self.client_detection = ClientDetection.for_pipeline(pipeline)
         log.info("alert processing running: %d camera(s)", len(pipeline.cameras))
 
@@ -242,8 +260,7 @@ class BackgroundManager:
         if self.reconciler is not None:
             self.reconciler.wake()
         if self.monitors is not None:
-            cameras = camera_store.load_all(self.database, enabled_only=True)
-            self.monitors.camera.set_cameras(cameras)
+            self.monitors.camera.set_cameras(self._enabled_cameras())
 
     def deliveries_changed(self) -> None:
         """Called by the API after a dead delivery was put back in the queue."""
