@@ -47,11 +47,22 @@ def test_metrics_from_a_running_camera(
     assert values[("atalaia_capture_to_result_seconds_count", (("camera", "demo"),))] > 0
     assert values[("atalaia_process_running", (("process", "camera:demo"),))] == 1.0
     assert values[("atalaia_detector_frames_total", (("detector", "default"),))] > 0
+    # Per camera and model (a camera with several detectors shows each one by name).
+    model = (("camera", "demo"), ("model", "default"))
+    assert values[("atalaia_camera_model_results_total", model)] > 0
+    assert values[("atalaia_camera_model_requests_total", model)] > 0
+    assert values[("atalaia_camera_model_connected", model)] == 1.0
+    assert values[("atalaia_camera_model_result_seconds_count", model)] > 0
+    assert (
+        "atalaia_camera_model_dropped_total",
+        (model[0], ("cause", "stale"), model[1]),
+    ) in values
     # Clip failures are a counter per camera beside the clips written, never silent.
     assert values[("atalaia_clip_failures_total", (("camera", "demo"),))] == 0
     assert ("atalaia_clips_written_total", (("camera", "demo"),)) in values
     stats = client.get("/api/stats", headers=AUTH).json()
     assert stats["pipeline"]["cameras"]["demo"]["stats"]["counters"]["detected"] > 0
+    assert stats["pipeline"]["cameras"]["demo"]["stats"]["models"]["default"]["detected"] > 0
     assert client.get("/api/stats").status_code == 401
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from atalaia.config.cameras import CameraConfig
 from atalaia.config.media import MediaConfig
+from atalaia.detect import Detections, merge_detections
 from atalaia.frames import FrameRing, new_run_id, ring_name
 from atalaia.media import ClipRecorder
 from atalaia.pipeline.alert_recorder import AlertRecorder
@@ -104,3 +105,27 @@ def test_alerts_are_recorded_with_snapshot_and_clip(ring: FrameRing, tmp_path: P
     assert Path(alert.clip_path).stat().st_size > 0
     assert analytics.stats()["alert_events"] == {"new": 1, "end": 1}
     db.dispose()
+
+
+def test_a_frame_missing_a_model_is_tracked_but_rules_needing_that_model_hold(
+    ring: FrameRing, tmp_path: Path
+) -> None:
+    cam = camera(
+        rules=[
+            {"type": "object_in_zone", "name": "anyone"},
+            {"type": "object_in_zone", "name": "helmets", "labels": ["helmet"]},
+            {"type": "ppe_missing", "name": "no_helmet", "required": ["helmet"], "frames": 1},
+        ]
+    )
+    analytics = CameraAnalytics(cam, ring, data_dir=tmp_path, media=MediaConfig())
+    person = dets([box_at(100, 100)], classes=("person", "car"))
+    refs = write_frames(ring, 3, time.time())
+    # The PPE model did not answer: its classes are there, its boxes are not.
+    partial = merge_detections([("default", person), ("ppe", Detections.empty(("helmet",)))])
+    events = analytics.on_detections(refs[0], partial, missing=frozenset({"ppe"}))
+    assert [(e.type, e.after.rule) for e in events] == [("new", "anyone")]
+    assert analytics.held_frames == 1 and analytics.stats()["tracks"] == 1
+    # Both answered and there is no helmet: now the PPE rule may judge.
+    events = analytics.on_detections(refs[1], partial)
+    assert [(e.type, e.after.rule) for e in events] == [("new", "no_helmet")]
+    assert analytics.held_frames == 1

@@ -63,13 +63,14 @@ async def _existing(manager: BackgroundManager, camera_id: str) -> CameraConfig:
 
 
 async def _store(manager: BackgroundManager, camera: CameraConfig) -> dict[str, Any]:
-    if camera.detect.enabled and camera.detect.detector not in manager.config.detectors:
-        known = ", ".join(sorted(manager.config.detectors))
-        raise HTTPException(
-            UNPROCESSABLE,
-            f"detect.detector: unknown detector {camera.detect.detector!r}; "
-            f"expected one of: {known}",
-        )
+    for j, name in enumerate(camera.detect.detector_names if camera.detect.enabled else []):
+        if name not in manager.config.detectors:
+            known = ", ".join(sorted(manager.config.detectors))
+            key = f"detectors[{j}]" if camera.detect.detectors is not None else "detector"
+            raise HTTPException(
+                UNPROCESSABLE,
+                f"detect.{key}: unknown detector {name!r}; expected one of: {known}",
+            )
     await asyncio.to_thread(camera_store.save, manager.database, camera)
     # It reads every enabled camera back from the database: not on the event loop.
     await asyncio.to_thread(manager.cameras_changed)

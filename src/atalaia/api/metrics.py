@@ -34,6 +34,7 @@ COUNTERS = {
     "detected": "Frames detected",
     "skipped_schedule": "Frames skipped by the detection schedule",
     "skipped_motion": "Frames skipped by motion gating",
+    "partial": "Frames analysed without some model's answer (that model dropped them)",
 }
 DROP_CAUSES = ("stale", "overload", "no_detector", "error")
 CLIP_COUNTERS = {  # metric name: (key in the camera's clip stats, help)
@@ -123,7 +124,49 @@ class AtalaiaCollector:
             latency.add_metric([camera], buckets, total)
         yield from families.values()
         yield from (drops, fps, online, reconnects, latency)
+        yield from self._models(cameras)
         yield from self._clips(cameras)
+
+    def _models(self, cameras: dict[str, Any]) -> Iterable[Metric]:
+        """Per camera and model: a camera with several detectors shows each one's requests,
+        results, drops and latency, so a slow or dead model is seen by name."""
+        sent = CounterMetricFamily(
+            "atalaia_camera_model_requests",
+            "Frames a camera sent to one of its models",
+            labels=["camera", "model"],
+        )
+        results = CounterMetricFamily(
+            "atalaia_camera_model_results",
+            "Results a camera got from one of its models",
+            labels=["camera", "model"],
+        )
+        drops = CounterMetricFamily(
+            "atalaia_camera_model_dropped",
+            "Frames one of a camera's models did not answer, by cause",
+            labels=["camera", "model", "cause"],
+        )
+        connected = GaugeMetricFamily(
+            "atalaia_camera_model_connected",
+            "1 while the camera is connected to that model's detector",
+            labels=["camera", "model"],
+        )
+        latency = HistogramMetricFamily(
+            "atalaia_camera_model_result_seconds",
+            "Time from capture to one model's result",
+            labels=["camera", "model"],
+        )
+        for camera, state in sorted(cameras.items()):
+            models = (state.get("stats") or {}).get("models") or {}
+            for model, stats in sorted(models.items()):
+                labels = [camera, model]
+                sent.add_metric(labels, stats.get("sent", 0))
+                results.add_metric(labels, stats.get("detected", 0))
+                for cause in DROP_CAUSES:
+                    drops.add_metric([*labels, cause], stats.get(f"dropped_{cause}", 0))
+                connected.add_metric(labels, 1.0 if stats.get("connected") else 0.0)
+                buckets, total = latency_buckets(stats.get("latency_hist") or {})
+                latency.add_metric(labels, buckets, total)
+        yield from (sent, results, drops, connected, latency)
 
     def _clips(self, cameras: dict[str, Any]) -> Iterable[Metric]:
         for name, (key, text) in CLIP_COUNTERS.items():

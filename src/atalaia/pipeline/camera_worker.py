@@ -4,7 +4,11 @@ The loop only ever waits on the camera itself (bounded by the reader's timeouts)
 requests are sent without waiting, results arrive on the detector link's thread, and the
 heartbeat reports the loop's progress, counters and capture-to-result latency.
 
-Results go to `CameraAnalytics` (tracking, rules, alerts) on the link's thread; alert events
+A camera may use several models (`detect.detectors`): the same frame reference goes to each
+model's detector process, and `FrameJoin` merges their answers for that frame into one
+`Detections` (each detection named by its model) before anything downstream sees it.
+
+Results go to `CameraAnalytics` (tracking, rules, alerts) on a link's thread; alert events
 are written by the `AlertRecorder` thread, which then tells the supervisor
 (`("alert", event_id, camera_id)`); the `MediaSampler` thread keeps the clip history and
 `live.jpg` from the ring. None of them ever holds up capture.
@@ -16,7 +20,7 @@ import logging
 import math
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -26,9 +30,9 @@ import numpy as np
 
 from atalaia.capture import CameraReader
 from atalaia.config.cameras import CameraConfig
-from atalaia.config.detectors import DetectionFilterConfig
 from atalaia.config.media import MediaConfig
-from atalaia.detect import DetectionFilter, Detections, DetectorConfigError
+from atalaia.detect import Detections
+from atalaia.detect.filters import ShownClasses
 from atalaia.events.types import AlertEvent
 from atalaia.frames import FrameRef, FrameRing
 from atalaia.media.clip_recorder import ClipRecorder
@@ -40,6 +44,8 @@ from atalaia.pipeline.alert_recorder import AlertRecorder
 from atalaia.pipeline.alert_spool import AlertSpool
 from atalaia.pipeline.camera_analytics import CameraAnalytics
 from atalaia.pipeline.detector_link import DetectorLink
+from atalaia.pipeline.frame_join import FrameJoin, JoinedFrame
+from atalaia.pipeline.model_stats import ModelStats
 from atalaia.pipeline.schedule import DetectionSchedule, MotionGate
 from atalaia.pipeline.stats import LatencyHistogram, percentiles
 from atalaia.supervisor.child import ChildContext, idle_collect, tune_gc
@@ -49,6 +55,9 @@ log = logging.getLogger(__name__)
 # Within the supervisor's default shutdown timeout (10 s): alerts first, then clips.
 RECORDER_CLOSE_S = 4.0
 CLIPS_CLOSE_S = 2.0
+# A model's answer for a frame is waited for at most max_age plus this (it drops older
+# requests itself, so a later answer is not coming unless its process froze).
+GIVE_UP_GRACE_S = 1.0
 
 
 @dataclass
@@ -60,6 +69,7 @@ class CameraCounters:
     detected: int = 0
     skipped_schedule: int = 0
     skipped_motion: int = 0
+    partial: int = 0  # frames some model did not answer: analysed on what the others saw
     dropped_stale: int = 0
     dropped_overload: int = 0
     dropped_no_detector: int = 0
@@ -106,22 +116,29 @@ class CameraWorker:
         self.latency_ms: deque[float] = deque(maxlen=1000)
         self.latency_hist = LatencyHistogram()
         self.latest: tuple[FrameRef, Detections] | None = None
-        self._filter: tuple[tuple[str, ...], DetectionFilter] | None = None
+        self.last_result: dict[str, Any] | None = None
+        self.shown = ShownClasses(detect.classes, f"camera {self.camera.id}")
         self._lock = threading.Lock()
-        self.link: DetectorLink | None = None
+        self.links: dict[str, DetectorLink] = {}
+        self.models: dict[str, ModelStats] = {}
+        self.join: FrameJoin | None = None
         if detect.enabled:
-            self.link = DetectorLink(
-                settings["detector_address"],
-                settings["authkey"],
-                ("hello", self.camera.id, self.ring.name, detect.max_age_ms / 1000),
-                self._on_detector,
-                ctx.stop_event,
+            addresses: dict[str, str] = settings["detector_addresses"]
+            names = [n for n in detect.detector_names if n in addresses]
+            self.join = FrameJoin(
+                names,
+                self._on_frame,
+                self._on_frame_dropped,
+                give_up_s=detect.max_age_ms / 1000 + GIVE_UP_GRACE_S,
             )
+            for name in names:
+                self.models[name] = ModelStats(name)
+                self.links[name] = self._link(name, addresses[name], settings["authkey"])
         self.media = MediaConfig.model_validate(settings.get("media") or {})
         self.recorder: AlertRecorder | None = None
         self.clips: ClipRecorder | None = None
         self.analytics: CameraAnalytics | None = None
-        if self.link is not None:
+        if self.links:
             self._build_analytics(settings)
         live_path = MediaPaths(Path(settings["data_dir"]), self.camera.id).live
         self.sampler = MediaSampler(
@@ -135,6 +152,31 @@ class CameraWorker:
         )
         self._started = time.monotonic()
         ctx.stats_from(self.stats)
+
+    def _link(self, model: str, address: str, authkey: bytes) -> DetectorLink:
+        """One model's connection; its answers go to the join under the model's name."""
+        detect = self.camera.detect
+        join = self.join
+        assert join is not None
+
+        def on_message(message: tuple[Any, ...]) -> None:
+            self._on_answer(model, message)
+
+        return DetectorLink(
+            address,
+            authkey,
+            ("hello", self.camera.id, self.ring.name, detect.max_age_ms / 1000),
+            on_message,
+            self.ctx.stop_event,
+            name=model,
+            on_welcome=lambda names: join.set_class_names(model, names),
+            on_lost=lambda: join.model_lost(model),
+        )
+
+    @property
+    def link(self) -> DetectorLink | None:
+        """The first model's link (the one-model form's only one)."""
+        return next(iter(self.links.values()), None)
 
     def _build_analytics(self, settings: dict[str, Any]) -> None:
         """Tracking and rules for every detecting camera; the alert recorder and the clip
@@ -175,10 +217,16 @@ class CameraWorker:
             "fps_detected": round(counters["detected"] / elapsed, 3),
             "latency_ms": latency,
             "latency_hist": hist,
-            "detector_connected": bool(self.link and self.link.connected),
+            "detector_connected": bool(self.links)
+            and all(link.connected for link in self.links.values()),
+            "models": {
+                name: stats.snapshot(self.links[name].connected)
+                for name, stats in self.models.items()
+            },
             "reader": self.reader.status().as_dict(),
             "ring": self.ring.name,
             "analytics": self.analytics.stats() if self.analytics is not None else None,
+            "last_result": self.last_result,
         }
 
     def _announce(self, event: AlertEvent) -> None:
@@ -192,44 +240,59 @@ class CameraWorker:
         image = self.ring.read(ref)
         return None if image is None else (ref.ts, image)
 
-    def _on_detector(self, message: tuple[Any, ...]) -> None:
+    def _on_answer(self, model: str, message: tuple[Any, ...]) -> None:
+        """A model's answer (on its link's thread): count it, give it to the join."""
+        join, stats = self.join, self.models[model]
+        assert join is not None
         if message[0] == "dropped":
-            self.counters.drop(message[2])
+            _, seq, cause = message
+            stats.drop(cause)
+            join.answer(model, seq, None, cause)
             return
         _, seq, ts, wire, _infer_ms, _batch = message
-        assert self.link is not None
-        detections = self._camera_filter(Detections.from_wire(wire, self.link.class_names))
-        latency = (time.time() - ts) * 1000
+        stats.result(ts)
+        join.answer(model, seq, Detections.from_wire(wire, self.links[model].class_names))
+
+    def _on_frame(self, frame: JoinedFrame) -> None:
+        """Every model answered frame `seq` (or gave up on it): one merged result."""
+        detections = self._camera_filter(frame.detections)
+        latency = (time.time() - frame.ts) * 1000
         with self._lock:
             self.latency_ms.append(latency)
             self.latency_hist.add(latency)
         self.counters.detected += 1
-        ref = FrameRef(self.camera.id, seq % self.ring.slots, seq, ts)
-        self.on_detections(ref, detections)
+        if frame.partial:
+            self.counters.partial += 1
+        per_model = Counter(str(m) for m in detections.models)
+        self.last_result = {
+            "seq": frame.seq,
+            "ts": frame.ts,
+            "detections": {m: per_model.get(m, 0) for m in self.models},
+            "missing": {m: frame.causes[m] for m in sorted(frame.missing)},
+        }
+        ref = FrameRef(self.camera.id, frame.seq % self.ring.slots, frame.seq, frame.ts)
+        self.on_detections(ref, detections, frame.missing)
+
+    def _on_frame_dropped(self, seq: int, cause: str) -> None:
+        """No model answered frame `seq`: it is dropped, counted by the first model's cause."""
+        self.counters.drop(cause)
 
     def _camera_filter(self, detections: Detections) -> Detections:
-        """This camera's `detect.classes` and `detect.min_score`, resolved against the model's
-        class table once it is known (a name the model lacks is reported, not fatal)."""
-        names = detections.class_names
-        if self._filter is None or self._filter[0] != names:
-            detect = self.camera.detect
-            config = DetectionFilterConfig(classes=detect.classes)
-            try:
-                self._filter = (names, DetectionFilter.from_config(config, names))
-            except DetectorConfigError as exc:
-                log.error(
-                    "detect.classes of camera %s: %s; keeping every class", self.camera.id, exc
-                )
-                self._filter = (names, DetectionFilter.from_config(DetectionFilterConfig(), names))
-        kept = self._filter[1].apply(detections)
+        """This camera's `detect.min_score`. Its `detect.classes` only narrows what is shown
+        and stored (`self.shown`): tracking and rules see every class, so a class filter
+        never starves a rule (a PPE rule keeps its helmet boxes)."""
         floor = self.camera.detect.min_score
-        return kept[kept.confidence >= floor] if len(kept) and floor > 0 else kept
+        if floor <= 0 or len(detections) == 0:
+            return detections
+        return detections[detections.confidence >= floor]
 
-    def on_detections(self, ref: FrameRef, detections: Detections) -> None:
-        """Results go to tracking, rules and alerts (on the detector link's thread)."""
-        self.latest = (ref, detections)
+    def on_detections(
+        self, ref: FrameRef, detections: Detections, missing: frozenset[str] = frozenset()
+    ) -> None:
+        """Results go to tracking, rules and alerts (on a detector link's thread)."""
+        self.latest = (ref, self.shown.apply(detections))
         if self.analytics is not None:
-            self.analytics.on_detections(ref, detections)
+            self.analytics.on_detections(ref, detections, missing=missing)
 
     def run(self) -> None:
         self.reader.start()
@@ -238,8 +301,8 @@ class CameraWorker:
         if self.clips is not None:
             self.clips.start()
         self.sampler.start()
-        if self.link is not None:
-            self.link.start()
+        for link in self.links.values():
+            link.start()
         tune_gc()
         last_gc = time.monotonic()
         ctx = self.ctx
@@ -252,7 +315,7 @@ class CameraWorker:
             image = fit_frame(frame.image, self.ring.slot_bytes)
             ref = self.ring.write(image, frame.timestamp)
             self.counters.captured += 1
-            if self.link is None:
+            if self.join is None:
                 continue
             now = time.monotonic()
             if not self.schedule.due(now):
@@ -260,18 +323,29 @@ class CameraWorker:
             elif not self.motion.moved(image, now):
                 self.counters.skipped_motion += 1
             else:
-                refused = self.link.request(ref)
-                if refused is None:
-                    self.counters.sent += 1
-                else:
-                    self.counters.drop(refused)
+                self._request(self.join, ref)
             last_gc = idle_collect(last_gc)
         self.close()
 
+    def _request(self, join: FrameJoin, ref: FrameRef) -> None:
+        """The same frame reference to every model; a refusal is that model's answer."""
+        join.expect(ref.seq, ref.ts)
+        sent = False
+        for model, link in self.links.items():
+            refused = link.request(ref)
+            if refused is None:
+                self.models[model].count_sent()
+                sent = True
+            else:
+                self.models[model].drop(refused)
+                join.answer(model, ref.seq, None, refused)
+        if sent:
+            self.counters.sent += 1
+
     def close(self) -> None:
         """Stop in order: no more results, end the active alerts, write what is queued."""
-        if self.link is not None:
-            self.link.close()
+        for link in self.links.values():
+            link.close()
         self.ctx.stop_event.set()
         self.sampler.join(1.0)
         if self.analytics is not None:

@@ -33,6 +33,10 @@ class DetectorLink:
         stopping: threading.Event,
         max_in_flight: int = 4,
         retry_s: float = 0.5,
+        *,
+        name: str = "detector",
+        on_welcome: Callable[[list[str]], None] | None = None,
+        on_lost: Callable[[], None] | None = None,
     ) -> None:
         self.address = address
         self.authkey = authkey
@@ -41,12 +45,18 @@ class DetectorLink:
         self.stopping = stopping
         self.max_in_flight = max_in_flight
         self.retry_s = retry_s
+        self.name = name
+        # Told when the detector announces its classes, and when the connection closes
+        # (its unanswered requests will then never be answered: a camera joining several
+        # models must stop waiting for them).
+        self.on_welcome = on_welcome
+        self.on_lost = on_lost
         self.class_names: list[str] = []
         self.connects = 0
         self._conn: Connection | None = None
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._thread = threading.Thread(target=self._run, name="detector-link", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=f"link-{name}", daemon=True)
 
     def start(self) -> DetectorLink:
         self._thread.start()
@@ -104,8 +114,13 @@ class DetectorLink:
                     self.class_names = []
                 with contextlib.suppress(OSError):
                     conn.close()
+            if self.on_lost is not None:
+                try:
+                    self.on_lost()
+                except Exception:
+                    log.exception("handling the loss of detector %s failed", self.name)
             if not self.stopping.is_set():
-                log.warning("lost the detector; reconnecting")
+                log.warning("lost the detector %s; reconnecting", self.name)
 
     def _receive(self, conn: Connection) -> None:
         while not self.stopping.is_set():
@@ -117,8 +132,11 @@ class DetectorLink:
                 return
             kind = message[0]
             if kind == "welcome":
-                self.class_names = list(message[1])
-                log.info("detector connected (%d classes)", len(self.class_names))
+                names = list(message[1])
+                if self.on_welcome is not None:
+                    self.on_welcome(names)
+                self.class_names = names
+                log.info("detector %s connected (%d classes)", self.name, len(names))
                 continue
             if kind in ("result", "dropped"):
                 self._answered()

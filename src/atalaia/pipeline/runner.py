@@ -138,7 +138,9 @@ class Pipeline:
                 "ring": self.rings[camera.id].name,
                 "data_dir": str(self.config.data_dir),
                 "target_fps": self.config.target_fps,
-                "detector_address": self.detector_address(camera.detect.detector),
+                "detector_addresses": {
+                    name: self.detector_address(name) for name in camera.detect.detector_names
+                },
                 "authkey": self.authkey,
                 "database_url": self.config.database_url,
                 "sinks": [self.config.sink_name(s) for s in self.config.sinks if s.enabled],
