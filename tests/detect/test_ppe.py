@@ -56,8 +56,9 @@ def test_model_without_the_equipment_is_a_config_error(prompts_file: Path) -> No
         )
     message = str(caught.value)
     assert "no matching class in yolo11n.onnx" in message
-    assert "'helmet' (looked for: helmet, hardhat, no-hardhat)" in message
-    assert "'Safety Vest' (looked for: safety vest, vest)" in message
+    also = "; with/no/without forms and common synonyms too)"
+    assert f"'helmet' (looked for: helmet, hardhat, no-hardhat{also}" in message
+    assert f"'Safety Vest' (looked for: safety vest, vest{also}" in message
     assert "person, bicycle, car, dog, backpack" in message
 
 
@@ -85,9 +86,10 @@ def test_model_without_person_class(prompts_file: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("[helmet, vest]\n", "must be a mapping"),
+        ("42\n", "must be a list of prompts, a mapping of name to synonyms"),
         ("equipment: {helmet: [helmet]}\nshoes: [boot]\n", "unknown key 'shoes'"),
-        ("person: [person]\n", "missing key 'equipment'"),
+        ("person: [person]\n", "no equipment prompt"),
+        ("person: [person]\nmissing: {helmet: [no helmet]}\n", "missing key 'equipment'"),
         ("equipment: {}\n", "equipment must map equipment names"),
         ("equipment: {helmet: []}\n", "equipment.helmet must be a class name or a non-empty list"),
         ("equipment: {helmet: [1, 2]}\n", "equipment.helmet must be"),

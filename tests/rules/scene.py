@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from atalaia.config.cameras import AlertUpdateConfig, CameraConfig
-from atalaia.detect import PpePrompts
+from atalaia.detect import Detections, PpePrompts
 from atalaia.events.types import AlertEvent
 from atalaia.rules import FrameSize, RuleEngine
 from atalaia.track import ByteTracker
@@ -40,6 +40,7 @@ class Scene:
         size: tuple[int, int] = (640, 480),
         min_update_interval: float = 1.0,
         min_score_gain: float = 0.05,
+        class_models: Sequence[str] | None = None,
     ) -> None:
         cam = camera(rules, zones)
         cam.alert_updates = AlertUpdateConfig(
@@ -52,6 +53,7 @@ class Scene:
             self.classes,
             FrameSize(*size),
             prompts=prompts,
+            class_models=class_models,
         )
         self.ts = 1000.0
         self.events: list[AlertEvent] = []
@@ -65,6 +67,13 @@ class Scene:
         self.ts += STEP
         d = dets(list(boxes), scores, labels, self.classes)
         events = self.engine.step(self.tracker.update(d, self.ts), d)
+        self.events += events
+        return events
+
+    def step(self, detections: Detections) -> list[AlertEvent]:
+        """One frame of detections made elsewhere (merged from several models)."""
+        self.ts += STEP
+        events = self.engine.step(self.tracker.update(detections, self.ts), detections)
         self.events += events
         return events
 

@@ -300,7 +300,7 @@ def test_ppe_rule_with_equipment_the_model_lacks_is_a_configuration_error() -> N
     (problem,) = s.engine.problems
     assert "rule 'ppe_missing' is off" in problem
     # Only the equipment the model lacks is named as missing; helmet exists.
-    assert "'vest' (looked for: vest)" in problem and "'helmet' (looked for" not in problem
+    assert "'vest' (looked for: vest;" in problem and "'helmet' (looked for" not in problem
 
 
 def test_ppe_without_prompts_file_matches_equipment_names_to_classes() -> None:

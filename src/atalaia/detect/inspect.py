@@ -19,8 +19,8 @@ import onnxruntime as ort
 
 from atalaia.config.detectors import OnnxDetectorConfig, ProviderName
 from atalaia.detect.errors import DetectorError, ModelLoadError
-from atalaia.detect.labels import class_ids_by_name, names_from_metadata, normalize_class_name
-from atalaia.detect.ppe import PpePrompts
+from atalaia.detect.labels import names_from_metadata
+from atalaia.detect.ppe import PpePrompts, match_prompts_in
 from atalaia.detect.protocol import Detector
 from atalaia.detect.registry import build_detector
 
@@ -179,16 +179,19 @@ def open_for_check(
 
 def match_prompts(prompts: PpePrompts, class_names: Sequence[str]) -> dict[str, list[str]]:
     """For each role of a prompts file (`person`, each equipment, each `missing ...`), the model
-    classes it matches; an empty list means the model cannot see it."""
-    ids = class_ids_by_name(tuple(class_names))
-
-    def found(names: Sequence[str]) -> list[str]:
-        hits = sorted({i for n in names for i in ids.get(normalize_class_name(n), [])})
-        return [class_names[i] for i in hits]
-
-    roles = {"person": found(prompts.person)}
-    roles.update({name: found(group) for name, group in prompts.equipment.items()})
-    roles.update({f"missing {name}": found(group) for name, group in prompts.missing.items()})
+    classes it matches (as the rules match them: `with`/`no`/`without` forms included); an
+    empty list means the model cannot see it."""
+    matches = match_prompts_in(prompts, class_names)
+    roles = {"person": [class_names[i] for i in matches["person"].worn]}
+    equipment = [m for role, m in matches.items() if role != "person"]
+    roles.update({m.role: [class_names[i] for i in m.worn] for m in equipment})
+    roles.update(
+        {
+            f"missing {m.role}": [class_names[i] for i in m.missing]
+            for m in equipment
+            if m.missing or m.role in prompts.missing  # asked for, or found by its name
+        }
+    )
     return roles
 
 

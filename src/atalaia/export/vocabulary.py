@@ -2,8 +2,9 @@
 
 Two kinds of file are accepted, so the prompts file the PPE rules already use works as is:
 
-- a PPE prompts file (`person`, `equipment`, `missing`; `atalaia.detect.ppe`): the vocabulary
-  is every class name it mentions, persons first, in file order, each once;
+- a PPE prompts file in any of its mapping forms (`atalaia.detect.ppe`): the vocabulary is
+  every class name it mentions, persons first, in file order, each once (a bare list of
+  prompts reads as a labels list, the same names);
 - a labels file (one name per line, or YAML/JSON list or index mapping; `atalaia.detect.labels`).
 """
 
@@ -25,7 +26,7 @@ def read_vocabulary(path: Path) -> tuple[str, ...]:
     try:
         if path.suffix.lower() in (".yaml", ".yml", ".json"):
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            if isinstance(data, Mapping) and "equipment" in data:
+            if isinstance(data, Mapping) and "names" not in data and not _index_keys(data):
                 prompts = parse_prompts(data, str(path))
                 names = [
                     *prompts.person,
@@ -40,6 +41,11 @@ def read_vocabulary(path: Path) -> tuple[str, ...]:
         raise ExportError(f"cannot read prompts file {path}: {exc}") from None
     except DetectorError as exc:
         raise ExportError(str(exc)) from None
+
+
+def _index_keys(data: Mapping[object, object]) -> bool:
+    """Whether a mapping is a labels file's index -> name (not a PPE prompts file's form)."""
+    return all(isinstance(k, int) or str(k).isdigit() for k in data)
 
 
 def _unique(names: list[str]) -> tuple[str, ...]:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from atalaia.config.cameras import CameraConfig
 from atalaia.config.media import MediaConfig
 from atalaia.detect import Detections, DetectorConfigError, PpePrompts, load_prompts
+from atalaia.detect.filters import ShownClasses
+from atalaia.detect.labels import normalize_class_name
 from atalaia.events.types import AlertEvent
 from atalaia.frames import FrameRef, FrameRing
 from atalaia.media.clip_recorder import ClipRecorder
@@ -30,6 +33,33 @@ from atalaia.track import ByteTracker, Track
 log = logging.getLogger(__name__)
 
 STATS_TRACKS = 50  # tracks listed in each heartbeat (a few KB)
+
+
+def held_rules(
+    engine: RuleEngine, detections: Detections, missing: frozenset[str]
+) -> frozenset[str]:
+    """The rules that cannot be judged on a frame some models did not answer.
+
+    A rule needs the models that have a class among its labels; a PPE rule needs every model
+    of the camera (persons from one, equipment from another: "no helmet box" from a model
+    that did not look is not "no helmet"). A rule whose labels no known class matches (its
+    model never connected yet) waits too.
+    """
+    class_models = detections.class_models or ()
+    held: set[str] = set()
+    for rule in engine.rules:
+        if rule.type == "ppe_missing":
+            held.add(rule.name)
+            continue
+        labels = {normalize_class_name(label) for label in rule.config.labels}
+        models = {
+            model
+            for name, model in zip(detections.class_names, class_models, strict=False)
+            if normalize_class_name(name) in labels
+        }
+        if not models or models & missing:
+            held.add(rule.name)
+    return frozenset(held)
 
 
 class CameraAnalytics:
@@ -54,9 +84,13 @@ class CameraAnalytics:
         self.model_label = model_label
         self.tracker = ByteTracker(camera.track)
         self.engine: RuleEngine | None = None
-        self._engine_key: tuple[FrameSize, tuple[str, ...]] | None = None
+        self._engine_key: tuple[FrameSize, tuple[str, ...], tuple[str, ...] | None] | None = None
+        # `detect.classes` narrows what is shown and reported, never what the rules see.
+        self.shown = ShownClasses(camera.detect.classes, f"camera {camera.id}")
+        self._class_names: tuple[str, ...] = ()
         self._overlay = OverlayState()
         self.events = Counter[str]()
+        self.held_frames = 0  # frames on which some rule waited for a missing model
         self._setup_problems: list[str] = []
         self.prompts: PpePrompts | None = None
         if prompts_path and any(r.type == "ppe_missing" for r in camera.rules):
@@ -86,12 +120,13 @@ class CameraAnalytics:
         """For the heartbeat: the main process and the API read the camera's state here,
         including the track table (the first `STATS_TRACKS` tracks by id)."""
         engine = self.engine
-        tracks = self.tracker.tracks()
+        tracks = self._shown_tracks(self.tracker.tracks())
         return {
             "tracks": len(tracks),
             "track_table": [t.to_dict() for t in tracks[:STATS_TRACKS]],
             "alerts_active": len(self._overlay.alerts),
             "alert_events": dict(self.events),
+            "held_frames": self.held_frames,
             "rules": len(engine.rules) if engine else 0,
             "problems": self.problems,
             "recorder": self.recorder.stats() if self.recorder else None,
@@ -100,15 +135,28 @@ class CameraAnalytics:
 
     # ---- the detection thread ----------------------------------------------------------------
 
-    def on_detections(self, ref: FrameRef, detections: Detections) -> list[AlertEvent]:
-        """Track, apply the rules, record the alerts; returns the events for tests and logs."""
-        engine = self._engine_for(ref, detections.class_names)
+    def on_detections(
+        self, ref: FrameRef, detections: Detections, *, missing: frozenset[str] = frozenset()
+    ) -> list[AlertEvent]:
+        """Track, apply the rules, record the alerts; returns the events for tests and logs.
+
+        `missing` names the camera's models that did not answer this frame: tracking goes on
+        with what the others saw, and the rules that need a missing model hold (see
+        `held_rules`).
+        """
+        engine = self._engine_for(ref, detections.class_names, detections.class_models)
+        self._class_names = detections.class_names
         update = self.tracker.update(detections, ref.ts)
-        events = engine.step(update, detections) if engine is not None else []
+        events: list[AlertEvent] = []
+        if engine is not None:
+            held = held_rules(engine, detections, missing) if missing else frozenset()
+            if held:
+                self.held_frames += 1
+            events = engine.step(update, detections, held)
         for event in events:
             self._record(event, ref)
         self._overlay = OverlayState(
-            tracks=update.tracks,
+            tracks=self._shown_tracks(update.tracks),
             zones=tuple(z for k, z in engine.zones.items() if k != WHOLE_FRAME) if engine else (),
             alerts=tuple(engine.active_alerts()) if engine else (),
             problems=tuple(self.problems),
@@ -121,14 +169,25 @@ class CameraAnalytics:
             for event in self.engine.finish(ts):
                 self._record(event, None)
 
-    def _engine_for(self, ref: FrameRef, class_names: tuple[str, ...]) -> RuleEngine | None:
+    def _shown_tracks(self, tracks: Sequence[Track]) -> tuple[Track, ...]:
+        if self.shown.names is None:
+            return tuple(tracks)
+        names = self._class_names
+        return tuple(t for t in tracks if self.shown.shows(t.class_id, names))
+
+    def _engine_for(
+        self,
+        ref: FrameRef,
+        class_names: tuple[str, ...],
+        class_models: tuple[str, ...] | None = None,
+    ) -> RuleEngine | None:
         view = self.ring.view(ref)
         if view is None:
             latest = self.ring.latest()
             view = self.ring.view(latest) if latest is not None else None
         if view is None:
             return self.engine
-        key = (FrameSize(int(view.shape[1]), int(view.shape[0])), tuple(class_names))
+        key = (FrameSize(int(view.shape[1]), int(view.shape[0])), tuple(class_names), class_models)
         if key == self._engine_key:
             return self.engine
         if self.engine is not None:
@@ -142,6 +201,7 @@ class CameraAnalytics:
             prompts=self.prompts,
             model_label=self.model_label,
             media_paths=self._media_paths,
+            class_models=class_models,
         )
         for problem in self.engine.problems:
             log.error("%s", problem)

@@ -2,14 +2,17 @@
 
 It is built when the camera's first detection result arrives, because two checks need what
 only then is known: the frame size (relative zones become pixels; a pixel zone outside the
-frame is an error naming the zone) and the detector's classes (a PPE rule whose equipment the
-model cannot see is an error saying so). Such a problem disables the rules it concerns and is
-kept in `problems` for the camera's status and log; the other rules run.
+frame is an error naming the zone) and the detectors' classes (a PPE rule whose equipment no
+model of the camera can see is an error saying so). With several detectors the class table is
+the merged one (`merge_detections`) and `class_models` names the model of each class. Such a
+problem disables the rules it concerns and is kept in `problems` for the camera's status and
+log; the other rules run.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from atalaia.config.cameras import (
@@ -65,8 +68,12 @@ class RuleEngine:
         prompts: PpePrompts | None = None,
         model_label: str = "the model",
         media_paths: MediaPaths | None = None,
+        class_models: Sequence[str] | None = None,
     ) -> None:
         self.camera = camera
+        # The model of each class when several models' detections are merged: a PPE rule
+        # takes its persons from one model and its equipment from any.
+        self.class_models = tuple(class_models) if class_models is not None else None
         self.size = size
         self.problems: list[str] = []
         self.zones: dict[str, Zone] = {WHOLE_FRAME: whole_frame(size.width, size.height)}
@@ -129,21 +136,30 @@ class RuleEngine:
                     class_names,
                     required=config.required,
                     model_label=model_label,
+                    class_models=self.class_models,
+                    persons_from=config.persons_from,
                 )
             except DetectorConfigError as exc:
                 raise RuleConfigError(str(exc)) from None
             return PpeMissing(name, config, zone_key, classes)
         raise RuleConfigError(f"unknown rule type {type(config).__name__}")
 
-    def step(self, update: TrackUpdate, detections: Detections) -> list[AlertEvent]:
-        """Run every rule on one tracker update; the alert events it causes, in order."""
+    def step(
+        self, update: TrackUpdate, detections: Detections, held: frozenset[str] = frozenset()
+    ) -> list[AlertEvent]:
+        """Run every rule on one tracker update; the alert events it causes, in order.
+
+        Rules named in `held` are not evaluated this frame (a model they need did not
+        answer it): their alerts neither start nor end on evidence that was never looked at.
+        """
         observed = update.active()
         for occupancy in self.occupancy.values():
             occupancy.update(observed, update.removed, update.ts)
         frame = RuleFrame(update.ts, update, detections, self.occupancy)
         events: list[AlertEvent] = []
         for rule in self.rules:
-            events += self.lifecycle.step(rule, rule.evaluate(frame), update.ts)
+            if rule.name not in held:
+                events += self.lifecycle.step(rule, rule.evaluate(frame), update.ts)
         return events
 
     def finish(self, ts: float) -> list[AlertEvent]:

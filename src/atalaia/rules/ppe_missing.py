@@ -1,18 +1,28 @@
 """PpeMissing: a person in the zone without the required protective equipment.
 
-Equipment boxes come from the same detector as the persons (its classes, mapped to equipment
-names by the prompts file). In each frame where the person is detected, an equipment counts as
-worn when one of its boxes has at least `overlap` of its area inside the person's box, and as
-missing when it is not worn or a "missing" class (NO-Hardhat style) overlaps the person.
+Persons and equipment may come from different models: a general detector finds the persons,
+a PPE model finds helmets, vests or "missing" classes (`Without Helmet`, `NO-Hardhat`), and
+the camera merges both into one class table (`merge_detections`). So association is by
+geometry only, per frame:
 
-The rule holds once something is missing in `frames` consecutive detections of the person,
-and lets go once everything is worn in `frames` consecutive detections (or the person leaves
-or is lost): one frame where a helmet is hidden by a raised arm neither starts nor ends it.
+- each equipment sits in a region of the person's box: the `head` (the top `head_fraction`
+  of the box, reaching a little above it, since a helmet may stick out of a person box), the
+  `torso`, or `any`where in the box;
+- an equipment box belongs to the person whose region holds at least `overlap` of its area,
+  the best such person when several do (two workers side by side), so one helmet is never
+  worn by two people. A head model's small `Without Helmet` box on the head lies wholly in
+  the head region: nothing requires it to cover much of the person.
+
+An equipment counts as missing for a person when none of its "worn" boxes belongs to them,
+or one of its "missing" boxes does (a `NO-Hardhat` box beats a helmet seen at the same time).
+The rule holds once something is missing in `frames` consecutive detections of the person
+(per track), and lets go once everything is worn in `frames` consecutive detections (or the
+person leaves or is lost): one frame where a helmet is hidden by a raised arm neither starts
+nor ends it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,8 +31,14 @@ from numpy.typing import NDArray
 from atalaia.config.cameras import PpeMissingRule
 from atalaia.detect import Detections, PpeClassIds
 from atalaia.detect.labels import normalize_class_name
+from atalaia.detect.ppe import Region
 from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe
 from atalaia.track import Track
+
+# The torso band of a person box (fractions of its height from the top), and how far above
+# the box the head region reaches (a fraction of the height).
+TORSO_BAND = (0.15, 0.8)
+HEAD_ABOVE = 0.1
 
 
 @dataclass(slots=True)
@@ -31,6 +47,16 @@ class _Streaks:
     worn: int = 0
     holding: bool = False
     last_missing: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Equipment:
+    """One required equipment: its worn and missing class ids and where it sits."""
+
+    name: str
+    worn: tuple[int, ...]
+    missing: tuple[int, ...]
+    region: Region
 
 
 def share_inside(persons: NDArray[np.float64], boxes: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -45,26 +71,65 @@ def share_inside(persons: NDArray[np.float64], boxes: NDArray[np.float64]) -> ND
         return np.asarray(np.where(area[None, :] > 0, inter / area[None, :], 0.0))
 
 
+def person_regions(
+    persons: NDArray[np.float64], region: Region, head_fraction: float
+) -> NDArray[np.float64]:
+    """(P, 4): the part of each person box where an equipment of `region` is looked for."""
+    boxes = np.array(persons, dtype=np.float64).reshape(-1, 4)
+    height = boxes[:, 3] - boxes[:, 1]
+    top = boxes[:, 1].copy()
+    if region == "head":
+        boxes[:, 1] = top - HEAD_ABOVE * height
+        boxes[:, 3] = top + head_fraction * height
+    elif region == "torso":
+        boxes[:, 1] = top + TORSO_BAND[0] * height
+        boxes[:, 3] = top + TORSO_BAND[1] * height
+    return boxes
+
+
+def owners(
+    regions: NDArray[np.float64], boxes: NDArray[np.float64], overlap: float
+) -> NDArray[np.intp]:
+    """For each of K boxes, the index of the person region it belongs to, or -1.
+
+    The region holding the largest share of the box wins; among equal shares, the smallest
+    region (the box fits that person best: a head box inside a near worker's whole body and
+    inside a far worker's head region is the far worker's)."""
+    if len(regions) == 0 or len(boxes) == 0:
+        return np.full(len(boxes), -1, dtype=np.intp)
+    share = share_inside(regions, boxes)  # (P, K)
+    area = np.prod(np.clip(regions[:, 2:] - regions[:, :2], 0, None), axis=1)
+    top = share.max(axis=0)
+    tied = share >= top[None, :] - 1e-9  # float noise never decides between two persons
+    best = np.argmin(np.where(tied, area[:, None], np.inf), axis=0)
+    return np.where(top >= overlap, best, -1)
+
+
 def missing_equipment(
     person_boxes: NDArray[np.float64],
     detections: Detections,
-    required: Mapping[str, tuple[tuple[int, ...], tuple[int, ...]]],
+    required: list[Equipment],
     overlap: float,
+    head_fraction: float = 0.3,
 ) -> list[list[str]]:
-    """For each of P persons, the required equipment they do not wear in this frame.
-
-    `required` maps an equipment name to (worn class ids, missing class ids). One (P, D)
-    overlap matrix serves every person and equipment.
-    """
-    boxes = np.asarray(detections.xyxy, dtype=np.float64)
-    on_person = share_inside(person_boxes, boxes) >= overlap  # (P, D)
+    """For each of P persons, the required equipment they do not wear in this frame."""
+    persons = np.asarray(person_boxes, dtype=np.float64).reshape(-1, 4)
+    missing: list[list[str]] = [[] for _ in range(len(persons))]
+    boxes = np.asarray(detections.xyxy, dtype=np.float64).reshape(-1, 4)
     classes = detections.class_id
-    missing: list[list[str]] = [[] for _ in range(len(on_person))]
-    for name, (worn_ids, missing_ids) in required.items():
-        worn = (on_person & np.isin(classes, worn_ids)[None, :]).any(axis=1)
-        flagged = (on_person & np.isin(classes, missing_ids)[None, :]).any(axis=1)
+    regions: dict[Region, NDArray[np.float64]] = {}
+    for item in required:
+        if item.region not in regions:
+            regions[item.region] = person_regions(persons, item.region, head_fraction)
+        worn = np.zeros(len(persons), dtype=bool)
+        flagged = np.zeros(len(persons), dtype=bool)
+        for ids, hits in ((item.worn, worn), (item.missing, flagged)):
+            pick = np.flatnonzero(np.isin(classes, ids))
+            if len(pick):
+                owner = owners(regions[item.region], boxes[pick], overlap)
+                hits[owner[owner >= 0]] = True
         for p in np.flatnonzero(flagged | ~worn).tolist():
-            missing[p].append(name)
+            missing[p].append(item.name)
     return missing
 
 
@@ -81,13 +146,17 @@ class PpeMissing(Rule):
         self._persons = set(classes.person)
         if "labels" in config.model_fields_set:
             self._persons = set()  # the rule's own labels decide (see `watches`)
-        self._required = {
-            eq: (
-                classes.equipment.get(normalize_class_name(eq), ()),
-                classes.missing.get(normalize_class_name(eq), ()),
+        self._required = []
+        for eq in config.required:
+            key = normalize_class_name(eq)
+            self._required.append(
+                Equipment(
+                    eq,
+                    classes.equipment.get(key, ()),
+                    classes.missing.get(key, ()),
+                    classes.regions.get(key, "any"),
+                )
             )
-            for eq in config.required
-        }
         self._streaks: dict[int, _Streaks] = {}
 
     def watches(self, track: Track) -> bool:
@@ -113,7 +182,11 @@ class PpeMissing(Rule):
         if persons:
             person_boxes = np.array([t.box for t in persons], dtype=np.float64)
             found = missing_equipment(
-                person_boxes, frame.detections, self._required, self.rule.overlap
+                person_boxes,
+                frame.detections,
+                self._required,
+                self.rule.overlap,
+                self.rule.head_fraction,
             )
             for track, missing in zip(persons, found, strict=True):
                 self._observe(track, missing)
