@@ -7,11 +7,11 @@ from typing import Annotated
 
 import typer
 
-from atalaia.cli.common import load_or_exit
+from atalaia.cli.common import CONFIG_ERROR_STATUS, load_or_exit
 from atalaia.cli.detect_cmd import detect
 from atalaia.cli.models_cmd import models_app
 from atalaia.cli.supervisor_cmd import spread_multi_values, supervisor
-from atalaia.config import render_yaml
+from atalaia.config import AtalaiaConfig, render_yaml
 
 app = typer.Typer(
     name="atalaia",
@@ -56,10 +56,41 @@ def run(
 @config_app.command("check")
 def config_check(
     file: Annotated[Path, typer.Argument(help="YAML configuration file to validate.")],
+    prompts: Annotated[
+        Path | None,
+        typer.Option("--prompts", help="PPE prompts file (as the supervisor's --prompts)."),
+    ] = None,
 ) -> None:
-    """Validate FILE and print the effective configuration, every secret masked."""
+    """Validate FILE and print the effective configuration, every secret masked, and how the
+    PPE prompts map onto each camera's models."""
     cfg = load_or_exit(file)
+    if prompts is not None:
+        cfg.prompts = prompts
+    prompt_lines = _prompt_mapping_or_exit(cfg, file)
     typer.echo(f"# {file}: valid\n" + render_yaml(cfg), nl=False)
+    _print_roi_zones(cfg)
+    for line in prompt_lines:
+        typer.echo(f"# {line}")
+
+
+def _print_roi_zones(cfg: AtalaiaConfig) -> None:
+    """The ROI zones merged into each camera, as YAML comments (the output stays YAML)."""
+    from atalaia.config.roi_merge import roi_zones_report
+
+    for line in roi_zones_report(cfg.roi, cfg.cameras):
+        typer.echo(f"# {line}")
+
+
+def _prompt_mapping_or_exit(cfg: AtalaiaConfig, file: Path) -> list[str]:
+    """prompt -> model -> class for each PPE camera; a prompt matching nothing exits 2."""
+    from atalaia.cli.config_prompts import PromptCheckError, prompt_mapping
+
+    try:
+        return prompt_mapping(cfg, file)
+    except PromptCheckError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(CONFIG_ERROR_STATUS) from None
 
 
 app.command()(supervisor)

@@ -13,6 +13,7 @@ from atalaia.config.detectors import DetectorConfig, OnnxDetectorConfig
 from atalaia.config.media import MediaConfig
 from atalaia.config.monitors import MonitorsConfig
 from atalaia.config.realtime import RealtimeConfig
+from atalaia.config.roi_merge import RoiSource, as_source_list
 from atalaia.config.sinks import DatabaseSink, OutboxConfig, SinkConfig
 from atalaia.redact_config import config_secrets
 
@@ -146,6 +147,11 @@ class AtalaiaConfig(StrictModel):
         None, gt=0, le=240, description="capture cap for cameras that set none"
     )
     prompts: Path | None = Field(None, description="protective-equipment prompts file (YAML)")
+    roi: list[RoiSource] = Field(
+        [],
+        description="ROI files whose polygons become zones of the cameras (merged when the "
+        "file is loaded, before rules are checked); a file name, a mapping or a list",
+    )
     detectors: dict[str, DetectorConfig] = {"default": OnnxDetectorConfig()}
     cameras: list[CameraConfig] = Field(default_factory=lambda: [demo_camera()])
     sinks: list[SinkConfig] = [DatabaseSink(type="database")]
@@ -166,6 +172,11 @@ class AtalaiaConfig(StrictModel):
         data["supervisor"] = section
         return data
 
+    @field_validator("roi", mode="before")
+    @classmethod
+    def _roi_list(cls, roi: Any) -> Any:
+        return [] if roi is None else as_source_list(roi)
+
     @model_validator(mode="after")
     def _cross_references(self) -> AtalaiaConfig:
         seen: dict[str, int] = {}
@@ -176,12 +187,13 @@ class AtalaiaConfig(StrictModel):
                     f"duplicate camera id {cam.id!r} (also cameras[{seen[cam.id]}].id)",
                 )
             seen[cam.id] = i
-            if cam.detect.enabled and cam.detect.detector not in self.detectors:
-                known = ", ".join(sorted(self.detectors)) or "none defined"
-                raise KeyedValueError(
-                    ("cameras", i, "detect", "detector"),
-                    f"unknown detector {cam.detect.detector!r}; expected one of: {known}",
-                )
+            for j, name in enumerate(cam.detect.detector_names if cam.detect.enabled else []):
+                if name not in self.detectors:
+                    known = ", ".join(sorted(self.detectors)) or "none defined"
+                    raise KeyedValueError(
+                        ("cameras", i, "detect", *cam.detect.detector_key(j)),
+                        f"unknown detector {name!r}; expected one of: {known}",
+                    )
         if self.realtime.enabled and self.realtime.detector not in self.detectors:
             known = ", ".join(sorted(self.detectors)) or "none defined"
             raise KeyedValueError(

@@ -141,19 +141,65 @@ class MotionConfig(StrictModel):
 
 
 class DetectSettings(StrictModel):
-    """How often a camera asks for detection, with which detector and filters."""
+    """How often a camera asks for detection, with which detector(s) and filters.
+
+    `detector: name` is the one-model form; `detectors: [default, ppe]` runs several models
+    on the same frames (each model is loaded once, in its own process, and shared by every
+    camera that names it; the camera merges their answers for each frame). Exactly one of
+    the two forms; neither means `detector: default`.
+    """
 
     enabled: bool = True
-    detector: str = "default"
+    detector: str | None = Field(None, description="the one model this camera uses")
+    detectors: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=8,
+        description="several models run on every detected frame, merged in this order",
+    )
     fps: float = Field(5.0, gt=0, le=120)
     max_age_ms: float = Field(500.0, gt=0, le=60000)
     min_score: float = Field(
         0.25, ge=0, le=1, description="this camera ignores detections below this confidence"
     )
     classes: list[str] | None = Field(
-        None, description="class names this camera keeps (include PPE equipment classes)"
+        None,
+        description="class names this camera shows and stores (overlay, track table, "
+        "published detections); tracking and rules still see every class",
     )
     motion: MotionConfig = MotionConfig()
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DetectSettings:
+        if self.detector is not None and self.detectors is not None:
+            raise _keyed_error(
+                ("detectors",),
+                "set either detector (one model) or detectors (a list), not both "
+                f"(detector: {self.detector!r})",
+            )
+        if self.detectors is not None:
+            seen: dict[str, int] = {}
+            for j, name in enumerate(self.detectors):
+                if name in seen:
+                    raise _keyed_error(
+                        ("detectors", j),
+                        f"detector {name!r} is listed twice (also detectors[{seen[name]}])",
+                    )
+                seen[name] = j
+        elif self.detector is None:
+            self.detector = "default"
+        return self
+
+    @property
+    def detector_names(self) -> list[str]:
+        """The models this camera runs on each frame, in merge order."""
+        if self.detectors is not None:
+            return list(self.detectors)
+        return [self.detector or "default"]
+
+    def detector_key(self, j: int) -> tuple[str | int, ...]:
+        """Where the j-th model is named, for errors: `detectors[j]` or `detector`."""
+        return ("detectors", j) if self.detectors is not None else ("detector",)
 
 
 Point = tuple[float, float]
@@ -295,16 +341,25 @@ class ObjectInZoneRule(RuleBase):
 class PpeMissingRule(RuleBase):
     """A person in the zone lacks required equipment for `frames` consecutive detections.
 
-    Persons are the prompts file's `person` classes unless `labels` is given. Equipment counts
-    as worn when a box of one of its classes has at least `overlap` of its area inside the
-    person's box; a "missing" class (NO-Hardhat style) over the person counts as not worn.
+    Persons are the prompts file's `person` classes unless `labels` is given; with several
+    detectors, those of `persons_from` (unset: the first model that has a person class).
+    Equipment may come from any of the camera's models: it counts as worn when a box of one of
+    its classes has at least `overlap` of its area inside the person's region for it (the top
+    `head_fraction` of the box for a head item such as a helmet); a "missing" class
+    (NO-Hardhat, Without Helmet) there counts as not worn.
     """
 
     type: Literal["ppe_missing"]
     required: list[str] = Field(min_length=1, description="equipment names from the prompts file")
     frames: int = Field(5, ge=1, le=1000)
     overlap: float = Field(
-        0.5, gt=0, le=1, description="share of an equipment box inside the person's box"
+        0.5, gt=0, le=1, description="share of an equipment box inside the person's region"
+    )
+    persons_from: str | None = Field(
+        None, max_length=64, description="the detector whose persons the rule watches"
+    )
+    head_fraction: float = Field(
+        0.3, gt=0, le=1, description="top share of a person box where head items are looked for"
     )
 
 
@@ -455,5 +510,32 @@ class CameraConfig(StrictModel):
 
 
 def demo_camera() -> CameraConfig:
-    """The camera the embedded defaults run: the built-in demo video, looped in real time."""
-    return CameraConfig(id="demo", name="Demo camera", source=SourceConfig(url="demo://people"))
+    """The camera the embedded defaults run: the built-in demo video, looped in real time, with
+    a zone and a rule, so a newcomer sees alerts (snapshot and clip) within a minute.
+
+    The zone is the middle of the ground, where each person of the demo's sweep stands for a
+    few seconds at a time (`atalaia.demo.sweep_frames`, a 20 s loop): every alert starts and
+    ends, and the cooldown keeps one person to one alert a minute.
+    """
+    return CameraConfig.model_validate(
+        {
+            "id": "demo",
+            "name": "Demo camera",
+            "source": {"url": "demo://people"},
+            "zones": [
+                {
+                    "name": "path",
+                    "points": [[0.40, 0.62], [0.75, 0.62], [0.78, 1.0], [0.37, 1.0]],
+                }
+            ],
+            "rules": [
+                {
+                    "type": "object_in_zone",
+                    "name": "person_on_path",
+                    "zone": "path",
+                    "labels": ["person"],
+                    "cooldown": 45,
+                }
+            ],
+        }
+    )
