@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.helmet_model import helmet_export, helmet_onnx  # noqa: F401 (fixtures)
+
 
 def in_ci() -> bool:
     """True when the CI environment variable says so (GitHub, GitLab and others set CI=true)."""

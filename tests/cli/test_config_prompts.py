@@ -74,7 +74,8 @@ def test_prints_the_mapping_for_each_ppe_camera(tmp_path: Path, helmet_model: Pa
         "# camera 'floor' (models: default, ppe):",
         "#   person -> default: person",
         "#   helmet (head) -> ppe: With Helmet, Without Helmet (missing)",
-        "#   rule 'ppe_missing': persons from default, requires helmet",
+        "#   rule 'ppe_missing': persons from default, requires helmet; a person with no box: "
+        "helmet unknown (unseen: auto)",
         "#   detect.classes [person, car] limits what is shown and stored; the rules see every "
         "class",
     ]
@@ -174,4 +175,31 @@ def test_a_model_without_class_names_is_named(tmp_path: Path, helmet_model: Path
     assert result.exit_code == 2
     assert f"{config}: cameras[1].detect.detectors[1]: model {bare} of detector 'ppe'" in (
         result.stderr
+    )
+
+
+def test_unseen_unknown_on_equipment_no_model_reports_missing_is_refused(
+    tmp_path: Path,
+) -> None:
+    """A model that only knows `helmet` never says a head is bare: with `unseen: unknown` the
+    rule could never fire; by default (`auto`) an unseen helmet counts as missing there."""
+    head = rtdetr_head(300, 1, {0: [0.5, 0.3, 0.1, 0.1, 0.9]})
+    worn_only = constant_head_model(
+        tmp_path / "hardhat.onnx", [("output0", head)], metadata={"names": "{0: 'helmet'}"}
+    )
+    prompts = tmp_path / "ppe.yaml"
+    result = check(site(tmp_path, worn_only), "[person, helmet]\n", tmp_path)
+    assert result.exit_code == 0, result.output
+    assert (
+        "#   rule 'ppe_missing': persons from default, requires helmet; a person with no box: "
+        "helmet missing (unseen: auto)"
+    ) in result.stdout
+    config = site(tmp_path, worn_only, rule={"unseen": "unknown"})
+    result = check(config, "[person, helmet]\n", tmp_path)
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert line == (
+        f"{config}: cameras[1].rules[0].unseen: unknown needs a class meaning 'helmet' is NOT "
+        f"worn, and no model of camera 'floor' has one ({prompts}: [1]): the rule could never "
+        "fire (use unseen: missing)"
     )

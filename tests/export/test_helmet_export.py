@@ -11,8 +11,6 @@ the checkpoint at all.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ from numpy.typing import NDArray
 from atalaia.config.detectors import OnnxDetectorConfig
 from atalaia.detect import build_detector, sample_image
 from atalaia.detect.labels import names_from_metadata
+from tests.fixtures.helmet_model import HelmetModel
 
 from .conftest import helmet_checkpoint, needs_export_extra, run_atalaia
 from .fork_reference import fork_forward
@@ -39,19 +38,16 @@ def checkpoint() -> Path:
 
 
 @pytest.fixture(scope="module")
-def exported(checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    out = tmp_path_factory.mktemp("helmet") / "helmet.onnx"
-    started = time.perf_counter()
-    done = run_atalaia("models", "export", str(checkpoint), "--out", str(out))
-    elapsed = time.perf_counter() - started
-    assert done.returncode == 0, done.stderr
-    print(f"\nexport of the YOLOv12m helmet checkpoint took {elapsed:.1f} s")
-    assert "repacked 8 YOLOv12-fork attention block(s)" in done.stdout
-    assert f"wrote {out}" in done.stdout
+def exported(helmet_export: HelmetModel) -> Path:
+    """The session's one export of the checkpoint (tests/fixtures/helmet_model.py), and what
+    `atalaia models export` printed when it wrote it."""
+    stdout = helmet_export.export_stdout
+    assert "repacked 8 YOLOv12-fork attention block(s)" in stdout
+    assert f"wrote {helmet_export.onnx}" in stdout
     assert "yolov8 head, input 640x640, dynamic batch, 2 classes (With Helmet, Without Helmet)" in (
-        done.stdout
+        stdout
     )
-    yield out
+    return helmet_export.onnx
 
 
 def test_names_and_shape_are_in_the_onnx_file(exported: Path) -> None:

@@ -88,14 +88,17 @@ def test_a_small_head_box_counts_however_little_of_the_person_it_covers() -> Non
 
 
 def test_a_helmet_carried_in_the_hand_is_not_worn() -> None:
-    s = scene()
+    s = scene(unseen="missing")  # no box on A's head: missing (the default says unknown)
     assert kinds(run(s, 3, merged([A], [(A_HAND, "With Helmet")]))) == ["new"]
+    s = scene()
+    hand_and_bare_head = merged([A], [(A_HAND, "With Helmet"), (A_HEAD, "Without Helmet")])
+    assert kinds(run(s, 3, hand_and_bare_head)) == ["new"]
 
 
 def test_one_helmet_is_never_worn_by_two_workers() -> None:
     """B stands closer (a bigger box reaching over A's head): A's helmet is A's alone."""
     near_b = (130.0, 60.0, 260.0, 380.0)  # its head region holds 75 % of A_HEAD
-    s = scene()
+    s = scene(unseen="missing")  # B's own head is not seen: count it as bare
     events = run(s, 3, merged([A, near_b], [(A_HEAD, "With Helmet")]))
     assert kinds(events) == ["new"] and events[0].after.box == xywh(near_b)
 
@@ -119,7 +122,7 @@ def test_hysteresis_is_per_track() -> None:
 
 def test_head_fraction_is_configurable() -> None:
     low = (120.0, 190.0, 160.0, 210.0)  # 38-46 % down A's box: a crouching worker's head
-    assert kinds(run(scene(), 3, merged([A], [(low, "With Helmet")]))) == ["new"]
+    assert kinds(run(scene(unseen="missing"), 3, merged([A], [(low, "With Helmet")]))) == ["new"]
     s = scene(head_fraction=0.5)
     assert run(s, 10, merged([A], [(low, "With Helmet")])) == []
 
@@ -166,3 +169,41 @@ def test_without_a_prompts_file_equipment_names_still_find_with_and_without_clas
     )
     assert run(s, 5, merged([A], [(A_HEAD, "With Helmet")])) == []
     assert kinds(run(s, 2, merged([A], [(A_HEAD, "Without Helmet")]))) == ["new"]
+
+
+def test_a_person_whose_head_the_helmet_model_did_not_find_is_unknown_not_missing() -> None:
+    """The helmet model reports `Without Helmet`: a person with no head box at all (turned
+    away, head too small) raises nothing by default, and unknown frames between bare-headed
+    ones neither grow nor reset the streak."""
+    s = scene()
+    assert run(s, 10, merged([A])) == []
+    bare = merged([A], [(A_HEAD, "Without Helmet")])
+    assert run(s, 2, bare) == []
+    assert run(s, 4, merged([A])) == []  # unknown: the streak stays at 2
+    assert kinds(run(s, 1, bare)) == ["new"]  # the third bare-headed frame
+    with_helmet = merged([A], [(A_HEAD, "With Helmet")])
+    assert run(s, 2, with_helmet) + run(s, 5, merged([A])) == []  # 2 worn, then unknown
+    assert kinds(run(s, 1, with_helmet)) == ["end"]  # the third worn frame ends it
+
+
+def test_unseen_missing_counts_a_person_with_no_head_box_as_bare_headed() -> None:
+    s = scene(unseen="missing")
+    (new,) = run(s, 3, merged([A]))
+    assert new.after.extra == {"missing": ["helmet"]}
+
+
+def test_equipment_a_model_can_only_see_worn_stays_missing_when_unseen() -> None:
+    """A model with `helmet` and no "missing" class never says a head is bare: by default an
+    unseen helmet is missing there, or the rule could never fire; `unseen: unknown` on such
+    a model is refused by name."""
+    only_worn = ("helmet", "vest")
+    s = scene(ppe_classes=only_worn)
+    (new,) = run(s, 3, merged([A], ppe_classes=only_worn))
+    assert new.after.extra == {"missing": ["helmet"]}
+    assert run(s, 2, merged([A], [(A_HEAD, "helmet")], ppe_classes=only_worn)) == []
+    s = scene(ppe_classes=only_worn, unseen="unknown")
+    assert s.engine.rules == []
+    (problem,) = s.engine.problems
+    assert "rule 'ppe_missing' is off: unseen: unknown needs a class meaning 'helmet' is NOT" in (
+        problem
+    )

@@ -236,8 +236,18 @@ FAR_HELMET = (500.0, 95.0, 530.0, 125.0)
 
 
 def ppe(**rule: Any) -> Scene:
+    """A person with no helmet box counts as bare-headed here (`unseen: missing`); the default,
+    unknown for a model with a no-helmet class, is tested in test_ppe_across_models.py."""
     return Scene(
-        [{"type": "ppe_missing", "required": ["helmet", "vest"], "frames": 3, **rule}],
+        [
+            {
+                "type": "ppe_missing",
+                "required": ["helmet", "vest"],
+                "frames": 3,
+                "unseen": "missing",
+                **rule,
+            }
+        ],
         classes=PPE_CLASSES,
         prompts=PROMPTS,
     )
@@ -280,7 +290,15 @@ def test_ppe_explicit_missing_class_counts_even_with_a_helmet_seen() -> None:
 def test_ppe_rule_ends_when_the_person_leaves_its_zone() -> None:
     zone = {"name": "press", "points": [[0, 0], [400, 0], [400, 300], [0, 300]], "inertia": 1}
     s = Scene(
-        [{"type": "ppe_missing", "zone": "press", "required": ["helmet"], "frames": 2}],
+        [
+            {
+                "type": "ppe_missing",
+                "zone": "press",
+                "required": ["helmet"],
+                "frames": 2,
+                "unseen": "missing",
+            }
+        ],
         zones=[zone],
         classes=PPE_CLASSES,
         prompts=PROMPTS,
@@ -306,7 +324,8 @@ def test_ppe_rule_with_equipment_the_model_lacks_is_a_configuration_error() -> N
 def test_ppe_without_prompts_file_matches_equipment_names_to_classes() -> None:
     s = Scene([{"type": "ppe_missing", "required": ["helmet"], "frames": 2}], classes=PPE_CLASSES)
     assert s.frames(5, **worker((HELMET, "helmet"))) == []
-    assert kinds(s.frames(2, boxes=[PERSON], labels=["person"])) == ["new"]
+    assert s.frames(5, boxes=[PERSON], labels=["person"]) == []  # no head box: unknown
+    assert kinds(s.frames(2, **worker((HELMET, "no-helmet")))) == ["new"]  # `no helmet`
 
 
 def test_every_event_of_an_alert_carries_its_id_and_times() -> None:

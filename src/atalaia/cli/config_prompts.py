@@ -11,7 +11,14 @@ naming the file and the key:
 - a detector-level `filters.classes` that removes every class a prompt matches in that model
   (the camera's own `detect.classes` never does: it only narrows what is shown);
 - a `ppe_missing` rule requiring equipment the prompts do not declare, or taking its persons
-  `persons_from` a model the camera does not run or that has no person class.
+  `persons_from` a model the camera does not run or that has no person class;
+- a `ppe_missing` rule with `unseen: unknown` on equipment no model can report as missing
+  (such a rule could never fire).
+
+Each rule's line also says what a person with no box of an equipment counts as (its
+`unseen`), since that decides whether a turned head raises an alert.
+
+`atalaia supervisor` runs the same checks before it starts anything.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from atalaia.detect.errors import DetectorError
 from atalaia.detect.labels import class_ids_by_name, normalize_class_name
 from atalaia.detect.ppe import PpePrompts, PromptMatch, load_prompts, match_prompts_in
 from atalaia.rules.engine import default_prompts
+from atalaia.rules.ppe_missing import unseen_is_missing
 
 
 class PromptCheckError(Exception):
@@ -188,12 +196,24 @@ def _check_rule(
     problems: list[str],
 ) -> list[str]:
     at = f"{config_file}: cameras[{i}].rules[{j}]"
+    unseen: list[str] = []
     for k, eq in enumerate(rule.required):
-        if normalize_class_name(eq) not in prompts.equipment:
+        key = normalize_class_name(eq)
+        if key not in prompts.equipment:
             problems.append(
                 f"{at}.required[{k}]: {eq!r} is not declared in prompts file {prompts.source} "
                 f"(declared: {', '.join(prompts.equipment)})"
             )
+            continue
+        can_say_missing = bool(matches[key].missing)
+        if rule.unseen == "unknown" and not can_say_missing:
+            problems.append(
+                f"{at}.unseen: unknown needs a class meaning {eq!r} is NOT worn, and no model of "
+                f"camera {cam.id!r} has one ({prompts.source}: {prompts.key(key)}): the rule "
+                "could never fire (use unseen: missing)"
+            )
+        counts = unseen_is_missing(rule.unseen, matches[key].missing)
+        unseen.append(f"{eq} {'missing' if counts else 'unknown'}")
     person_models = [owners[c][0].name for c in matches["person"].worn]
     if rule.persons_from is not None:
         if rule.persons_from not in [m.name for m in models]:
@@ -214,7 +234,10 @@ def _check_rule(
     else:
         return []
     name = cam.rule_names()[j]
-    return [f"  rule {name!r}: persons from {source}, requires {', '.join(rule.required)}"]
+    return [
+        f"  rule {name!r}: persons from {source}, requires {', '.join(rule.required)}; "
+        f"a person with no box: {', '.join(unseen)} (unseen: {rule.unseen})"
+    ]
 
 
 def _describe(match: PromptMatch, owners: list[tuple[ModelClasses, int]]) -> str:

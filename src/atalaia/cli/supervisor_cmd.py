@@ -5,7 +5,9 @@ It runs the same `BackgroundManager` as `atalaia run` (cameras and detectors, th
 dispatchers that deliver every alert to every configured sink, the monitors that send the
 serial board its commands, the log writer), on the cameras of the file it is given. The ROI
 polygons (`--roi FILE --roi-polys NAME ...`) are merged into the cameras' zones before the
-rules are checked, so a rule can name one.
+rules are checked, so a rule can name one. The prompts file is checked against the class
+tables of each camera's models as `config check` does, before anything starts: a prompt that
+matches no class would otherwise only show as a rule turned off in a running camera.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -71,8 +74,8 @@ def supervisor(
     cfg.supervisor.restart_window = restart_window
     cfg.logging.file = log_file
     cfg.prompts = prompts
-    _check_prompts(prompts)
-    status = run_service(cfg)
+    mapping = _check_prompts(cfg, config, prompts)
+    status = run_service(cfg, mapping)
     if status:
         raise typer.Exit(status)
 
@@ -88,21 +91,33 @@ def _load_or_exit(path: Path, roi: RoiSource | None) -> AtalaiaConfig:
         raise typer.Exit(CONFIG_ERROR_STATUS) from None
 
 
-def _check_prompts(path: Path) -> None:
+def _check_prompts(cfg: AtalaiaConfig, config_file: Path, prompts: Path) -> list[str]:
+    """What `config check` refuses about the prompts, refused here too (status 2, each problem
+    with its file and key); else the prompt -> model -> class lines, for the log."""
+    from atalaia.cli.config_prompts import PromptCheckError, prompt_mapping
     from atalaia.detect import DetectorConfigError, load_prompts
 
     try:
-        load_prompts(path)
+        load_prompts(prompts)  # a broken file is refused even with no PPE rule to use it
     except DetectorConfigError as exc:
         fail(str(exc))
+    try:
+        return prompt_mapping(cfg, config_file)
+    except PromptCheckError as exc:
+        for problem in exc.problems:
+            typer.echo(problem, err=True)
+        sys.stderr.flush()
+        raise typer.Exit(CONFIG_ERROR_STATUS) from None
 
 
-def run_service(cfg: AtalaiaConfig) -> int:
+def run_service(cfg: AtalaiaConfig, prompt_mapping: Sequence[str] = ()) -> int:
     """Run until SIGINT/SIGTERM, then drain in order; the exit status (1: could not start)."""
     from atalaia.service.server import start_logging
 
     writer = start_logging(cfg)
     try:
+        for line in prompt_mapping:
+            log.info("%s", line)
         return asyncio.run(_serve_without_http(cfg, writer.queue))
     finally:
         writer.stop()

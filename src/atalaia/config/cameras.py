@@ -346,7 +346,9 @@ class PpeMissingRule(RuleBase):
     Equipment may come from any of the camera's models: it counts as worn when a box of one of
     its classes has at least `overlap` of its area inside the person's region for it (the top
     `head_fraction` of the box for a head item such as a helmet); a "missing" class
-    (NO-Hardhat, Without Helmet) there counts as not worn.
+    (NO-Hardhat, Without Helmet) there counts as not worn. A person with neither box is `unseen`:
+    by default (`auto`) unknown when a model can say "missing" for that equipment (a turned or
+    too-small head is not a bare head), missing when it can only say "worn".
     """
 
     type: Literal["ppe_missing"]
@@ -360,6 +362,13 @@ class PpeMissingRule(RuleBase):
     )
     head_fraction: float = Field(
         0.3, gt=0, le=1, description="top share of a person box where head items are looked for"
+    )
+    unseen: Literal["auto", "unknown", "missing"] = Field(
+        "auto",
+        description=(
+            "a person with no box of an equipment: missing, or unknown (judged on neither "
+            "side); auto: unknown when a model reports a 'missing' class for it"
+        ),
     )
 
 

@@ -13,12 +13,23 @@ geometry only, per frame:
   worn by two people. A head model's small `Without Helmet` box on the head lies wholly in
   the head region: nothing requires it to cover much of the person.
 
-An equipment counts as missing for a person when none of its "worn" boxes belongs to them,
-or one of its "missing" boxes does (a `NO-Hardhat` box beats a helmet seen at the same time).
-The rule holds once something is missing in `frames` consecutive detections of the person
-(per track), and lets go once everything is worn in `frames` consecutive detections (or the
+In one frame, each equipment is, for each person:
+
+- missing when one of its "missing" boxes belongs to them (a `NO-Hardhat` box beats a helmet
+  seen at the same time);
+- worn when one of its "worn" boxes does;
+- unseen otherwise. What unseen means is the rule's `unseen`. A model that can say "missing"
+  (`Without Helmet`, `NO-Hardhat`) looked at every head it found: a person with no head box
+  has a turned, hidden or too-small head, not a bare one, so by default (`auto`) unseen is
+  unknown for such equipment, and a worker seen from behind raises nothing. A model that only
+  knows "worn" (`helmet`) never says "missing", so there unseen has to count as missing, or
+  the rule could never fire.
+
+The rule holds once something is missing in `frames` consecutive judged detections of the
+person (per track), and lets go once everything is worn in `frames` consecutive ones (or the
 person leaves or is lost): one frame where a helmet is hidden by a raised arm neither starts
-nor ends it.
+nor ends it. A detection where nothing is missing but something is unknown is not judged: the
+streaks neither grow nor reset.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from atalaia.detect import Detections, PpeClassIds
 from atalaia.detect.labels import normalize_class_name
 from atalaia.detect.ppe import Region
 from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe
+from atalaia.rules.errors import RuleConfigError
 from atalaia.track import Track
 
 # The torso band of a person box (fractions of its height from the top), and how far above
@@ -51,12 +63,23 @@ class _Streaks:
 
 @dataclass(frozen=True, slots=True)
 class Equipment:
-    """One required equipment: its worn and missing class ids and where it sits."""
+    """One required equipment: its worn and missing class ids, where it sits, and whether a
+    person with neither box lacks it (`unseen_is_missing`) or is unknown."""
 
     name: str
     worn: tuple[int, ...]
     missing: tuple[int, ...]
     region: Region
+    unseen_is_missing: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EquipmentCheck:
+    """One person in one frame: the required equipment they lack, and that which no box of
+    theirs says either way (only where unseen means unknown)."""
+
+    missing: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
 
 
 def share_inside(persons: NDArray[np.float64], boxes: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -105,16 +128,18 @@ def owners(
     return np.where(top >= overlap, best, -1)
 
 
-def missing_equipment(
+def check_equipment(
     person_boxes: NDArray[np.float64],
     detections: Detections,
     required: list[Equipment],
     overlap: float,
     head_fraction: float = 0.3,
-) -> list[list[str]]:
-    """For each of P persons, the required equipment they do not wear in this frame."""
+) -> list[EquipmentCheck]:
+    """For each of P persons, the required equipment they lack in this frame, and that which
+    is unknown (see the module docstring)."""
     persons = np.asarray(person_boxes, dtype=np.float64).reshape(-1, 4)
     missing: list[list[str]] = [[] for _ in range(len(persons))]
+    unknown: list[list[str]] = [[] for _ in range(len(persons))]
     boxes = np.asarray(detections.xyxy, dtype=np.float64).reshape(-1, 4)
     classes = detections.class_id
     regions: dict[Region, NDArray[np.float64]] = {}
@@ -128,9 +153,22 @@ def missing_equipment(
             if len(pick):
                 owner = owners(regions[item.region], boxes[pick], overlap)
                 hits[owner[owner >= 0]] = True
-        for p in np.flatnonzero(flagged | ~worn).tolist():
+        unseen = ~worn & ~flagged
+        lacking = flagged | unseen if item.unseen_is_missing else flagged
+        for p in np.flatnonzero(lacking).tolist():
             missing[p].append(item.name)
-    return missing
+        if not item.unseen_is_missing:
+            for p in np.flatnonzero(unseen).tolist():
+                unknown[p].append(item.name)
+    return [EquipmentCheck(tuple(m), tuple(u)) for m, u in zip(missing, unknown, strict=True)]
+
+
+def unseen_is_missing(unseen: str, missing_classes: tuple[int, ...]) -> bool:
+    """The rule's `unseen` for one equipment: `auto` is unknown where a model reports a
+    "missing" class for it, missing where none does."""
+    if unseen == "auto":
+        return not missing_classes
+    return unseen == "missing"
 
 
 class PpeMissing(Rule):
@@ -149,12 +187,21 @@ class PpeMissing(Rule):
         self._required = []
         for eq in config.required:
             key = normalize_class_name(eq)
+            missing = classes.missing.get(key, ())
+            if config.unseen == "unknown" and not missing:
+                raise RuleConfigError(
+                    f"unseen: unknown needs a class meaning '{eq}' is NOT worn (such as "
+                    f"'no {eq}' or 'without {eq}'), and no class of the camera's models is "
+                    "one: the rule could never fire (use unseen: missing, or a model that "
+                    "reports the missing equipment)"
+                )
             self._required.append(
                 Equipment(
                     eq,
                     classes.equipment.get(key, ()),
-                    classes.missing.get(key, ()),
+                    missing,
                     classes.regions.get(key, "any"),
+                    unseen_is_missing(config.unseen, missing),
                 )
             )
         self._streaks: dict[int, _Streaks] = {}
@@ -181,27 +228,30 @@ class PpeMissing(Rule):
                 persons.append(track)
         if persons:
             person_boxes = np.array([t.box for t in persons], dtype=np.float64)
-            found = missing_equipment(
+            found = check_equipment(
                 person_boxes,
                 frame.detections,
                 self._required,
                 self.rule.overlap,
                 self.rule.head_fraction,
             )
-            for track, missing in zip(persons, found, strict=True):
-                self._observe(track, missing)
+            for track, check in zip(persons, found, strict=True):
+                self._observe(track, check)
         return {
             track.track_id: observe(track, missing=list(self._streaks[track.track_id].last_missing))
             for track in frame.tracks
             if track.track_id in self._streaks and self._streaks[track.track_id].holding
         }
 
-    def _observe(self, track: Track, missing: list[str]) -> None:
-        """One detection of a person in the zone: update its streaks, start or stop holding."""
+    def _observe(self, track: Track, check: EquipmentCheck) -> None:
+        """One detection of a person in the zone: update its streaks, start or stop holding.
+        Nothing missing but something unknown is no evidence either way: nothing changes."""
         s = self._streaks[track.track_id]
-        if missing:
+        if check.missing:
             s.missing, s.worn = s.missing + 1, 0
-            s.last_missing = tuple(missing)
+            s.last_missing = check.missing
+        elif check.unknown:
+            return
         else:
             s.missing, s.worn = 0, s.worn + 1
         if not s.holding and s.missing >= self.rule.frames and track.score >= self.rule.min_score:
