@@ -129,3 +129,31 @@ def test_a_frame_missing_a_model_is_tracked_but_rules_needing_that_model_hold(
     events = analytics.on_detections(refs[1], partial)
     assert [(e.type, e.after.rule) for e in events] == [("new", "no_helmet")]
     assert analytics.held_frames == 1
+
+
+def test_rules_wait_for_every_model_before_they_start(
+    ring: FrameRing, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A model that has not answered yet has no class table: rules built without it would
+    switch the PPE rule off with an error, then restart when it answers. They wait instead."""
+    cam = camera(
+        detect={"detectors": ["default", "ppe"]},
+        rules=[
+            {"type": "object_in_zone", "name": "anyone"},
+            {"type": "ppe_missing", "name": "no_helmet", "required": ["helmet"], "frames": 1},
+        ],
+    )
+    analytics = CameraAnalytics(cam, ring, data_dir=tmp_path, media=MediaConfig())
+    person = dets([box_at(100, 100)], classes=("person", "car"))
+    refs = write_frames(ring, 3, time.time())
+    only_default = merge_detections([("default", person)])
+    with caplog.at_level("INFO"):
+        assert analytics.on_detections(refs[0], only_default, missing=frozenset({"ppe"})) == []
+    assert analytics.engine is None and analytics.problems == []
+    assert analytics.stats()["tracks"] == 1  # tracked all the same
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+    assert "wait for the class table of model(s) ppe" in caplog.text
+    both = merge_detections([("default", person), ("ppe", Detections.empty(("helmet",)))])
+    events = analytics.on_detections(refs[1], both)
+    assert sorted(e.after.rule for e in events) == ["anyone", "no_helmet"]
+    assert analytics.problems == []

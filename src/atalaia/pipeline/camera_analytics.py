@@ -85,6 +85,7 @@ class CameraAnalytics:
         self.tracker = ByteTracker(camera.track)
         self.engine: RuleEngine | None = None
         self._engine_key: tuple[FrameSize, tuple[str, ...], tuple[str, ...] | None] | None = None
+        self._waiting_for: tuple[str, ...] = ()
         # `detect.classes` narrows what is shown and reported, never what the rules see.
         self.shown = ShownClasses(camera.detect.classes, f"camera {camera.id}")
         self._class_names: tuple[str, ...] = ()
@@ -187,6 +188,17 @@ class CameraAnalytics:
             view = self.ring.view(latest) if latest is not None else None
         if view is None:
             return self.engine
+        waiting = self._models_without_classes(class_models)
+        if waiting:
+            # A model that has not answered yet has no class table in the merge: rules built
+            # now would call its equipment unknown and switch themselves off with an error,
+            # only to restart once it answers. Until every model has spoken, the frames are
+            # tracked (the other models' boxes) and no rule runs.
+            if waiting != self._waiting_for:
+                log.info("rules wait for the class table of model(s) %s", ", ".join(waiting))
+                self._waiting_for = waiting
+            return self.engine
+        self._waiting_for = ()
         key = (FrameSize(int(view.shape[1]), int(view.shape[0])), tuple(class_names), class_models)
         if key == self._engine_key:
             return self.engine
@@ -206,6 +218,14 @@ class CameraAnalytics:
         for problem in self.engine.problems:
             log.error("%s", problem)
         return self.engine
+
+    def _models_without_classes(self, class_models: tuple[str, ...] | None) -> tuple[str, ...]:
+        """The camera's models missing from a merged class table (never answered yet)."""
+        names = self.camera.detect.detector_names
+        if class_models is None or len(names) < 2:
+            return ()
+        present = set(class_models)
+        return tuple(n for n in names if n not in present)
 
     def _media_paths(self, camera: str, alert_id: str, ts: float) -> tuple[str | None, str | None]:
         snapshot = str(self.paths.snapshot(alert_id, ts)) if self.media.snapshots else None
