@@ -16,33 +16,26 @@ calls/s, CPU per call (the process's user+sys time, background queue feeder thre
 until everything it queued has left the process), peak RSS of the process and how much the
 loop raised it. For `queue`, also the writer's CPU per record in this process.
 
-Run from the repository root:  .venv/bin/python -m bench.logging [--records N] [--json]
+Run from the repository root:  .venv/bin/python -m bench.log_pipeline [--records N] [--json]
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import json
+import logging
+import multiprocessing
+import resource
+import statistics
 import sys
+import tempfile
+import time
+from array import array
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
 
-# Run as `python bench/logging.py`, this file's folder would head sys.path and the file's own
-# name would shadow the standard library's `logging` for every import below.
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _HERE]
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import logging  # noqa: E402
-import multiprocessing  # noqa: E402
-import resource  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from array import array  # noqa: E402
-from multiprocessing.connection import Connection  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from atalaia.logs import LogEntry, LogQueue, LogWriter, NonBlockingQueueHandler  # noqa: E402
+from atalaia.logs import LogEntry, LogQueue, LogWriter, NonBlockingQueueHandler
 
 SCENARIOS = ("queue", "file", "drop", "null")
 WARMUP_CALLS = 500
