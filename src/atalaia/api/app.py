@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from atalaia import __version__
-from atalaia.api import background, cameras, events, live, metrics, ui
+from atalaia.api import background, cameras, events, live, metrics, nodes, ui
 from atalaia.api.auth import TokenCheck, token_for_config
 from atalaia.api.limits import add_request_limits
 from atalaia.api.masking import add_secret_masking
@@ -51,6 +51,7 @@ def create_app(
     app.include_router(live.router)
     app.include_router(events.router)
     app.include_router(metrics.router)
+    app.include_router(nodes.router)
     app.include_router(ui.router)
     # Socket.IO at /socket.io and GET /health; frames go to the cameras' detector process.
     attach_realtime(app, config, lambda: manager.client_detection, token_check)

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 
 from atalaia.config.base import StrictModel
 from atalaia.config.cameras import CameraConfig, demo_camera
+from atalaia.config.cluster import ClusterConfig
 from atalaia.config.detectors import DetectorConfig, OnnxDetectorConfig
 from atalaia.config.media import MediaConfig
 from atalaia.config.monitors import MonitorsConfig
@@ -156,6 +157,7 @@ class AtalaiaConfig(StrictModel):
     cameras: list[CameraConfig] = Field(default_factory=lambda: [demo_camera()])
     sinks: list[SinkConfig] = [DatabaseSink(type="database")]
     outbox: OutboxConfig = OutboxConfig()
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -209,6 +211,12 @@ class AtalaiaConfig(StrictModel):
                     f"duplicate sink name {name!r} (also sinks[{names[name]}]); give each a name",
                 )
             names[name] = i
+        if self.cluster.enabled and not self.database_url.startswith("postgresql"):
+            raise KeyedValueError(
+                ("cluster", "enabled"),
+                "expected database.url to name a PostgreSQL database: nodes share cameras "
+                "through PostgreSQL row locks, which SQLite does not have",
+            )
         if not any(s.type == "database" for s in self.sinks):
             # Alerts always land in the database: the API and the outbox are built on it.
             self.sinks.insert(0, DatabaseSink(type="database"))

@@ -451,6 +451,11 @@ class CameraConfig(StrictModel):
         json_schema_extra={"maxItems": MAX_RULES_PER_CAMERA},
     )
     alert_updates: AlertUpdateConfig = AlertUpdateConfig()
+    node: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="with cluster.enabled: run this camera only on the node of this id",
+    )
 
     @model_validator(mode="before")
     @classmethod

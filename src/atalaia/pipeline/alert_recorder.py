@@ -49,6 +49,7 @@ from sqlalchemy.exc import (
 )
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from atalaia.cluster.fencing import Fence, LeaseLost, check_fence
 from atalaia.events.recorder import record_alert_event
 from atalaia.events.types import AlertEvent
 from atalaia.media.jpeg import MediaError, encode_jpeg, write_atomic
@@ -90,6 +91,7 @@ class RecorderStats:
     snapshots_failed: int = 0
     snapshots_skipped: int = 0
     lost_at_shutdown: int = 0
+    fenced: int = 0  # refused: the camera's cluster lease moved to another node
     spooled: int = 0
     replayed: int = 0
     last_error: str | None = None
@@ -119,8 +121,10 @@ class AlertRecorder:
         retry_initial: float = 0.5,
         retry_max: float = 10.0,
         spool: AlertSpool | None = None,
+        fence: Fence | None = None,
     ) -> None:
         self._database = database
+        self.fence = fence
         self.spool = spool
         self.sinks = list(dict.fromkeys(sinks))
         self.on_committed = on_committed
@@ -204,6 +208,7 @@ class AlertRecorder:
                 "snapshots_failed": s.snapshots_failed,
                 "snapshots_skipped": s.snapshots_skipped,
                 "lost_at_shutdown": s.lost_at_shutdown,
+                "fenced": s.fenced,
                 "spooled": s.spooled,
                 "replayed": s.replayed,
             }
@@ -409,6 +414,9 @@ class AlertRecorder:
         """
         try:
             return self._commit(batch), [], None
+        except LeaseLost as exc:
+            self._fenced(batch, exc)
+            return [], [], None
         except Exception as exc:
             if _transient(exc):
                 return [], batch, exc
@@ -416,6 +424,9 @@ class AlertRecorder:
         for i, item in enumerate(batch):
             try:
                 written += self._commit([item])
+            except LeaseLost as exc:
+                self._fenced(batch[i:], exc)
+                return written, [], None
             except Exception as exc:
                 if _transient(exc):
                     return written, batch[i:], exc
@@ -423,6 +434,13 @@ class AlertRecorder:
                     self.stats_.rejected += 1
                 log.error("alert event %s rejected by the database: %s", item.event.id, exc)
         return written, [], None
+
+    def _fenced(self, batch: list[_Pending], exc: LeaseLost) -> None:
+        """Another node runs this camera now: these events are not ours to record (that
+        node's camera sees the same scene). Dropped, counted and logged."""
+        with self._cond:
+            self.stats_.fenced += len(batch)
+        log.error("%d alert event(s) not recorded: %s", len(batch), exc)
 
     def _announce(self, event: AlertEvent) -> None:
         if self.on_committed is None:
@@ -478,6 +496,8 @@ class AlertRecorder:
         self._ensure_schema()
         written: list[AlertEvent] = []
         with self.database.session() as session:
+            if self.fence is not None and batch:
+                check_fence(session, batch[0].event.after.camera, self.fence)
             for item in batch:
                 if item.from_spool and session.scalar(
                     select(AlertEventRow.seq).where(AlertEventRow.id == item.event.id)

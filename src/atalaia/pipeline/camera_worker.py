@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from atalaia.capture import CameraReader
+from atalaia.cluster.fencing import Fence
 from atalaia.config.cameras import CameraConfig
 from atalaia.config.media import MediaConfig
 from atalaia.detect import Detections
@@ -189,6 +190,7 @@ class CameraWorker:
                     self._announce,
                     snapshot_quality=self.media.snapshot_quality,
                     spool=AlertSpool.for_camera(Path(settings["data_dir"]), self.camera.id),
+                    fence=Fence.from_setting(settings.get("lease")),
                 )
             else:
                 log.error("no database configured: alerts of %s are not kept", self.camera.id)

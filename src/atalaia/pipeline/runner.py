@@ -76,6 +76,8 @@ class Pipeline:
         )
         self.rings: dict[str, FrameRing] = {}
         self.cameras: dict[str, CameraConfig] = {}
+        # Cluster leases the cameras run under (node, generation): their alert writes check it.
+        self.leases: dict[str, tuple[str, int]] = {}
         self._lock = threading.Lock()
         self._started = False
 
@@ -146,6 +148,7 @@ class Pipeline:
                 "sinks": [self.config.sink_name(s) for s in self.config.sinks if s.enabled],
                 "media": self.config.media.model_dump(mode="json"),
                 "prompts": str(self.config.prompts) if self.config.prompts else None,
+                "lease": self.leases.get(camera.id),
             },
         )
 
@@ -179,8 +182,9 @@ class Pipeline:
         self.remove_camera(camera.id)
         self.add_camera(camera)
 
-    def remove_camera(self, camera_id: str) -> None:
-        self.supervisor.remove(self.camera_child(camera_id))
+    def remove_camera(self, camera_id: str, timeout: float | None = None) -> None:
+        """Stop one camera; `timeout` overrides the supervisor's shutdown time (then killed)."""
+        self.supervisor.remove(self.camera_child(camera_id), timeout)
         with self._lock:
             self.cameras.pop(camera_id, None)
             ring = self.rings.pop(camera_id, None)

@@ -20,7 +20,7 @@ import asyncio
 import logging
 import threading
 import time
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import text
 
@@ -37,6 +37,9 @@ from atalaia.redact import mask_secrets, mask_url
 from atalaia.service import camera_store
 from atalaia.service.reconciler import CameraReconciler
 from atalaia.storage.db import Database
+
+if TYPE_CHECKING:
+    from atalaia.cluster import ClusterCoordinator
 
 log = logging.getLogger(__name__)
 
@@ -216,16 +219,45 @@ class BackgroundManager:
     def _start_processing(self) -> None:
         pipeline = Pipeline(self.config, self.log_queue, on_message=self._on_child_message)
         if self.cameras_from == "config":
+            if self.config.cluster.enabled:
+                log.warning(
+                    "cluster.enabled is ignored here: this runs the file's cameras as written, "
+                    "without leases; use `atalaia run` for a cluster node"
+                )
             pipeline.start()  # the file's cameras, as they are; nothing to reconcile with
             self.pipeline = pipeline
         else:
             pipeline.start(with_cameras=False)
-            reconciler = CameraReconciler(self.database, pipeline, self.reconcile_interval)
+            cluster = self._cluster_coordinator()
+            interval = cluster.config.renew_interval_s if cluster else self.reconcile_interval
+            reconciler = CameraReconciler(self.database, pipeline, interval, cluster=cluster)
             reconciler.reconcile()
             reconciler.start()
             self.pipeline, self.reconciler = pipeline, reconciler
         self.client_detection = ClientDetection.for_pipeline(pipeline)
         log.info("alert processing running: %d camera(s)", len(pipeline.cameras))
+
+    def _cluster_coordinator(self) -> ClusterCoordinator | None:
+        """With `cluster.enabled`, this node runs only the cameras it holds a lease for."""
+        if not self.config.cluster.enabled:
+            return None
+        from atalaia import __version__
+        from atalaia.cluster import ClusterCoordinator
+
+        log.info(
+            "cluster: node %s joins (lease %.0f s, renewed every %.1f s)",
+            self.config.cluster.node_id,
+            self.config.cluster.lease_s,
+            self.config.cluster.renew_interval_s,
+        )
+        return ClusterCoordinator(self.config.cluster, self.config.database_url, __version__)
+
+    def cluster_status(self) -> dict[str, Any] | None:
+        """This node's view of its leases; None when the cluster is off or not running."""
+        reconciler = self.reconciler
+        if reconciler is None or reconciler.cluster is None:
+            return None
+        return reconciler.cluster.status()
 
     async def stop_processing(self) -> bool:
         """Stop alert processing; the monitors keep running. False if it was not running."""
@@ -246,6 +278,12 @@ class BackgroundManager:
             self.client_detection = None
         if self.reconciler is not None:
             self.reconciler.stop()
+            cluster = self.reconciler.cluster
+            if cluster is not None:
+                # Cameras first, then their leases at once: other nodes need not wait them out.
+                self.reconciler.stop_all_cameras()
+                cluster.close()
+                cluster.leave()
         if self.pipeline is not None:
             self.pipeline.stop()
         self.pipeline, self.reconciler = None, None

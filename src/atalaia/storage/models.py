@@ -267,3 +267,42 @@ class Setting(Base):
     # Never a secret in clear: the token is kept only as its hash.
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default_factory=utcnow)
+
+
+class ClusterNode(Base):
+    """A node of a cluster (`cluster.enabled`): who it is, where it answers, how much it takes.
+
+    `heartbeat_at` is the database's clock at the node's last renewal, so nodes never compare
+    their own clocks; a node whose heartbeat is older than a lease is gone.
+    """
+
+    __tablename__ = "cluster_nodes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    advertise_url: Mapped[str | None] = mapped_column(Text, default=None)
+    capacity: Mapped[float] = mapped_column(Float, default=1.0)
+    version: Mapped[str] = mapped_column(String(64), default="")
+    state: Mapped[str] = mapped_column(String(16), default="running")
+    started_at: Mapped[datetime] = mapped_column(default_factory=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(default_factory=utcnow)
+    cameras: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CameraLease(Base):
+    """Which node runs a camera, until when, and the lease's generation.
+
+    `generation` grows each time the camera changes hands; a camera process writes its alerts
+    only while the lease still has the generation it was started under (fencing), so a node
+    cut off from the others cannot record alerts for a camera that moved. Not a foreign key
+    to `cameras`, and kept when the camera is deleted: a camera created again under the same
+    id continues the generations, so an old process's generation can never come back.
+    """
+
+    __tablename__ = "camera_leases"
+    __table_args__ = (Index(None, "owner"),)
+
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(64), default=None)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    generation: Mapped[int] = mapped_column(BigInteger, default=0)
+    claimed_at: Mapped[datetime | None] = mapped_column(default=None)
