@@ -3,7 +3,7 @@
 A camera process holds a large long-lived heap (modules, the model's session, configuration,
 track history) and allocates small objects every frame (detections, track updates, messages).
 With the default thresholds the collector walks that heap in the middle of frames. atalaia
-(user note 001) freezes everything built at start-up (`gc.freeze()`), raises the young
+(design note 001) freezes everything built at start-up (`gc.freeze()`), raises the young
 generation's threshold, and collects at an idle moment of the loop instead
 (`atalaia.supervisor.child.tune_gc` and `idle_collect`).
 

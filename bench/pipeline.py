@@ -8,7 +8,7 @@ Modes:
   overload    three times what the machine can detect, for --seconds (default 300): RSS over
               time, latency p99, drops.
   baseline    nominal and saturation through frames pickled into a multiprocessing.Queue for a
-              ProcessPoolExecutor (note 000), for comparison.
+              ProcessPoolExecutor (design note 000), for comparison.
 
     .venv/bin/python -m bench.pipeline --mode nominal --cameras 8 --seconds 30
     .venv/bin/python -m bench.pipeline --mode all --json
@@ -289,7 +289,7 @@ def _baseline_init(config: dict[str, Any], frames_q: Any, results_q: Any) -> Non
 
 
 def _baseline_worker() -> None:
-    """A pool worker of note 000: its own copy of the model, frames arriving pickled."""
+    """A pool worker of design note 000: its own copy of the model, frames arriving pickled."""
     detector = build_detector(OnnxDetectorConfig.model_validate(_WORKER["config"]))
     frames_q, results_q = _WORKER["frames_q"], _WORKER["results_q"]
     while True:
@@ -310,7 +310,7 @@ def run_baseline(
     seconds: float,
 ) -> dict[str, Any]:
     ctx = get_context("spawn")
-    frames_q = ctx.Queue(maxsize=30)  # note 000: "1 segundo de buffer em 30fps"
+    frames_q = ctx.Queue(maxsize=30)  # design note 000: "1 segundo de buffer em 30fps"
     results_q = ctx.Queue()
     workers = psutil.cpu_count() or 2
     config = detector_config(args).model_dump(mode="json")

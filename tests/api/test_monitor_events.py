@@ -1,4 +1,4 @@
-"""The camera monitor feeds camera online/offline events to the event bus (note 002)."""
+"""The camera monitor feeds camera online/offline events to the event bus (design note 002)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`atalaia supervisor` is the whole service but the HTTP API (note 003's command line).
+"""`atalaia supervisor` is the whole service but the HTTP API (design note 003's command line).
 
 A real subprocess with the note's flags, a file camera playing people, a rule on a zone that
 exists only in the ROI file, PostgreSQL, the shared Mosquitto and a board on a pty: the alert

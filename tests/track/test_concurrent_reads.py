@@ -1,4 +1,4 @@
-"""User note 001: the track table is read while a match runs, without waiting for it.
+"""Design note 001: the track table is read while a match runs, without waiting for it.
 
 The match is made to last by a cost function that blocks on an Event until the reader has
 finished, so the reads are known to overlap the match: no timing luck involved. A tracker that

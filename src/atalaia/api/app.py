@@ -22,7 +22,7 @@ def create_app(
     manager: BackgroundManager | None = None,
     token_check: TokenCheck | None = None,
 ) -> FastAPI:
-    """The app starts the background system with it and stops it with it (note 002)."""
+    """The app starts the background system with it and stops it with it (design note 002)."""
     manager = manager or BackgroundManager(config)
     if token_check is None:
         token_check, _ = token_for_config(config, manager.database)

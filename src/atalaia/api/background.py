@@ -1,4 +1,4 @@
-"""Control endpoints of the background system (user note 002)."""
+"""Control endpoints of the background system (design note 002)."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ class AlertProcessing(BaseModel):
 
 
 class BackgroundStatus(BaseModel):
-    """Exactly the shape of note 002's status document."""
+    """Exactly the shape of design note 002's status document."""
 
     status: str
     is_running: bool
@@ -110,7 +110,7 @@ async def health(request: Request) -> JSONResponse:
 
 @router.get("/status", response_model=BackgroundStatus, dependencies=[Depends(require_token)])
 async def status(request: Request) -> dict[str, Any]:
-    """Monitors and alert processing, in note 002's shape."""
+    """Monitors and alert processing, in design note 002's shape."""
     return manager_of(request).status()
 
 

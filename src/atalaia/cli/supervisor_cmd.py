@@ -1,4 +1,4 @@
-"""`atalaia supervisor`: the whole service but the HTTP API (user note 003).
+"""`atalaia supervisor`: the whole service but the HTTP API (design note 003).
 
 The flags, their meaning and defaults are the note's own, so existing scripts keep working.
 It runs the same `BackgroundManager` as `atalaia run` (cameras and detectors, the outbox

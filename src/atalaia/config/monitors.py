@@ -1,4 +1,4 @@
-"""The basic monitors of user note 002: host metrics, the ESP32 on a serial port, cameras.
+"""The basic monitors of design note 002: host metrics, the ESP32 on a serial port, cameras.
 
 They run for as long as the service lives, even while alert processing is stopped, so their
 settings sit apart from the pipeline's. Defaults: host and camera monitors on, the serial

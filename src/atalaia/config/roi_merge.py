@@ -1,6 +1,6 @@
 """ROI polygons become named zones of the cameras, before the cameras' rules are validated.
 
-The user's note 003 draws its regions in a separate JSON file (`--roi rois/roi_cam61.json
+Design note 003 draws its regions in a separate JSON file (`--roi rois/roi_cam61.json
 --roi-polys roi_epi_on`) and writes rules against them (`zone: roi_epi_on`). A rule is checked
 against its camera's zones when the camera is validated, so the polygons are merged into the
 raw configuration first: every selected polygon is added to the zones of every camera it

@@ -1,6 +1,6 @@
 """The in-process event bus: publish/subscribe by topic, each handler isolated from the others.
 
-User note 002 runs its handlers in parallel and isolated; here every subscription has its own
+Design note 002 runs its handlers in parallel and isolated; here every subscription has its own
 bounded queue and its own asyncio task, so a handler that raises is counted and logged and the
 next message goes on, and a handler that is slow fills only its own queue. A publisher never
 waits: when a subscriber's queue is full the message is dropped for that subscriber alone and
@@ -10,7 +10,7 @@ whose next message supersedes the last.
 Alerts are different: none may be lost, so they never take a lossy path. `publish_alert`
 writes the alert event to the durable outbox first (the recorder given to the bus) and then
 wakes the sink dispatchers; the sinks, each with its own dispatcher, are the alert subscribers
-(note 002's Database, MQTT, AMQP and Frigate handlers). Subscribing to an alert topic on the
+(design note 002's Database, MQTT, AMQP and Frigate handlers). Subscribing to an alert topic on the
 bus is refused with that explanation rather than offered with a guarantee it cannot keep; code
 that must see every alert registers a sink type (`atalaia.sinks.register_sink_type`).
 """

@@ -1,4 +1,4 @@
-"""The basic monitors of user note 002: host metrics, the ESP32 on a serial port, and camera
+"""The basic monitors of design note 002: host metrics, the ESP32 on a serial port, and camera
 reachability. Each runs on its own daemon threads beside the pipeline, independent of alert
 processing, and shares one small interface (`start()`, `stop(timeout)`, `running`,
 `snapshot()`); `BasicMonitors` builds all three from `MonitorsConfig`.

@@ -1,7 +1,7 @@
 """What the three basic monitors share: `start()`, `stop(timeout)`, `running`, `snapshot()`.
 
 The BackgroundManager starts them with the app and keeps them running while alert processing
-is stopped (user note 002), so each one is a set of daemon threads that it owns: a thread never
+is stopped (design note 002), so each one is a set of daemon threads that it owns: a thread never
 outlives `stop()` unless a call inside it ignores its own timeout, and `stop()` then says so by
 returning False instead of hanging the shutdown.
 """

@@ -1,6 +1,6 @@
 """The three basic monitors as one unit, as the BackgroundManager starts and reports them.
 
-User note 002 keeps them running while alert processing is stopped; this is the one object the
+Design note 002 keeps them running while alert processing is stopped; this is the one object the
 manager starts with the app, stops with it, and reads for `/background/status`.
 """
 

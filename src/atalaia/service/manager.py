@@ -1,6 +1,6 @@
 """BackgroundManager: what runs beside the HTTP API for as long as the service lives.
 
-The user's note 002 starts the background system with the web application and stops it with
+Design note 002 starts the background system with the web application and stops it with
 it; the app's lifespan calls `startup()` and `shutdown()`. Two parts, controlled separately:
 
 - the basic monitors (host, serial board, camera reachability) always run;
@@ -8,7 +8,7 @@ it; the app's lifespan calls `startup()` and `shutdown()`. Two parts, controlled
   with the database, the delivery dispatchers) can be stopped, started and restarted through
   the API while the monitors keep running, as the note describes.
 
-The API only reads state through this object. `atalaia supervisor` (note 003) runs the same
+The API only reads state through this object. `atalaia supervisor` (design note 003) runs the same
 object without the API: there the configuration file, not the database, says which cameras
 run (`cameras_from="config"`), because no API exists to change them and the user expects the
 file they pass to be what runs.
@@ -141,7 +141,7 @@ class BackgroundManager:
             self._stopping.wait(self.config.media.cleanup_interval_s)
 
     def _start_monitors(self) -> None:
-        """The basic monitors run for the whole life of the service (note 002)."""
+        """The basic monitors run for the whole life of the service (design note 002)."""
         cameras = self._enabled_cameras()
         self.monitors = BasicMonitors(
             self.config.monitors,
@@ -369,7 +369,7 @@ class BackgroundManager:
         }
 
     def status(self) -> dict[str, Any]:
-        """The shape of note 002's `GET /background/status`, key for key."""
+        """The shape of design note 002's `GET /background/status`, key for key."""
         running = self.processing_state == "running"
         cameras = len(self.pipeline.cameras) if self.pipeline is not None else 0
         monitors = self.monitor_flags()

@@ -6,7 +6,7 @@ fields `token`, `camera`, `mf_selector` (biggest|all) and `timestamp` (ISO 8601)
 names are configurable (`fields`), since FindFace versions and edge gateways differ.
 
 Only alerts with a snapshot are sent, once when new and again when the snapshot changes; other
-events are acknowledged without a request. User note 001: one pooled `httpx.AsyncClient` keeps
+events are acknowledged without a request. Design note 001: one pooled `httpx.AsyncClient` keeps
 connections alive between events, bounded by `max_connections`, and is closed on shutdown.
 """
 

@@ -1,6 +1,6 @@
 """What the HTTP sinks (Frigate, FindFace, webhook) share: a pooled client and status checks.
 
-One `httpx.AsyncClient` per sink keeps connections alive between events (user note 001: a new
+One `httpx.AsyncClient` per sink keeps connections alive between events (design note 001: a new
 TCP/TLS connection per request costs more than the request), bounds how many it opens, and puts
 the sink's `timeout` on connect, read, write and pool waits alike.
 """

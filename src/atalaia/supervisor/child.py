@@ -106,7 +106,7 @@ def _commands(ctx: ChildContext) -> None:
 
 
 def tune_gc() -> None:
-    """User note 001: no collector pauses on the per-frame path.
+    """Design note 001: no collector pauses on the per-frame path.
 
     Everything built during start-up (modules, the model, configuration) is moved to a
     permanent generation with `gc.freeze()`, so no later collection walks it, and automatic

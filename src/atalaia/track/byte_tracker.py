@@ -13,7 +13,7 @@ Each update:
 A track needs `min_hits` detections before it gets an id (a single false positive never shows
 up), is `lost` while unmatched, and is removed `lost_timeout` seconds after its last detection.
 
-Locking (user note 001): the expensive part runs without the table's lock; see `update`.
+Locking (design note 001): the expensive part runs without the table's lock; see `update`.
 """
 
 from __future__ import annotations

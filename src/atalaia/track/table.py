@@ -1,6 +1,6 @@
 """The track table other threads read: a dict swapped under a lock held only for dict work.
 
-User note 001: matching used to run inside the lock, so every reader (the API, drawing) waited
+Design note 001: matching used to run inside the lock, so every reader (the API, drawing) waited
 up to 100 ms behind it. Here the tracker copies what it needs under the lock, matches with the
 lock released, and takes the lock again only to put the results in. A reader therefore waits at
 most for a dict copy, whatever the matching costs.
