@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 # checkpoint, helmet-detector's (test data; --no-deps keeps its GUI OpenCV and full ultralytics
 # from replacing the headless builds).
 $(TEST_STAMP): $(STAMP)
-	$(BIN)/python -m pip install -q -e ".[dev,postgres,faces,export]"
+	$(BIN)/python -m pip install -q -e ".[dev,postgres,faces,export,desktop]"
 	$(BIN)/python -m pip install -q --no-deps helmet-detector==2.1.0
 	rm -f $(VENV)/.test-installed-* && touch $@
 

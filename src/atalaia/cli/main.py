@@ -11,6 +11,7 @@ from atalaia.cli.common import CONFIG_ERROR_STATUS, load_or_exit
 from atalaia.cli.detect_cmd import detect
 from atalaia.cli.models_cmd import models_app
 from atalaia.cli.supervisor_cmd import spread_multi_values, supervisor
+from atalaia.cli.viewer_cmd import viewer
 from atalaia.config import AtalaiaConfig, render_yaml
 
 app = typer.Typer(
@@ -95,6 +96,7 @@ def _prompt_mapping_or_exit(cfg: AtalaiaConfig, file: Path) -> list[str]:
 
 app.command()(supervisor)
 app.command("detect")(detect)
+app.command("viewer")(viewer)
 
 
 def main() -> None:

@@ -21,8 +21,9 @@ from atalaia.config.roi_merge import RoiSource, merge_roi
 from atalaia.redact import mask_secrets, mask_url
 
 ENV_PREFIX = "ATALAIA_"
-# Variables with the prefix that are not configuration keys.
-ENV_RESERVED = ("ATALAIA_CONFIG", "ATALAIA_TEST_")
+# Variables with the prefix that are not configuration keys (`ATALAIA_VIEWER_TOKEN`: the
+# desktop viewer's token, which a user may export in the shell that also runs the service).
+ENV_RESERVED = ("ATALAIA_CONFIG", "ATALAIA_TEST_", "ATALAIA_VIEWER_")
 
 
 def load_config(
