@@ -53,7 +53,8 @@ NOTE_003_ARGS = (
     *("supervisor", "--config", "site.yaml", "--prompts", "ppe.yaml"),
     *("--roi", "roi.json", "--roi-polys", "roi_epi_on", "--log-file", "pipeline.log"),
 )
-# The prompts file as design note 003 writes it: no "missing" entry, `helmet` finds `Without Helmet`.
+# The prompts file as design note 003 writes it: no "missing" entry; `helmet` finds
+# `Without Helmet`.
 PPE_PROMPTS = "person: [person]\nequipment:\n  helmet: [helmet, hard hat]\n"
 
 
