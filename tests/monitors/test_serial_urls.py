@@ -18,10 +18,11 @@ def test_socket_url_survives_the_bridge_going_away(
     with tcp_board.heartbeats():
         assert wait_until(lambda: monitor.snapshot().online, 3)
         first = monitor.send_command(SerialCommandConfig(action="light", duration_s=1.5))
-        assert tcp_board.read_line(3) == (
+        first_line = (
             b'{"type":"command","id":"%s","action":"light","state":"on","duration_s":1.5}\n'
             % str(first).encode()
         )
+        assert tcp_board.read_line(3) == first_line
 
         tcp_board.stop()
         assert wait_until(lambda: not monitor.snapshot().port_open, 3)
@@ -34,7 +35,13 @@ def test_socket_url_survives_the_bridge_going_away(
         tcp_board.start()
         assert wait_until(lambda: monitor.snapshot().online, 5)
     second = monitor.send_command(SerialCommandConfig(action="light", state="off"))
-    assert tcp_board.read_line(3) == (
+    # At least once after a write error (docs/serial-protocol.md): pyserial can raise its write
+    # timeout after every byte left (a loaded machine), so the first command may come again,
+    # with its own id, before the second. Nothing else may.
+    line = tcp_board.read_line(3)
+    while line == first_line:
+        line = tcp_board.read_line(3)
+    assert line == (
         b'{"type":"command","id":"%s","action":"light","state":"off"}\n' % str(second).encode()
     )
     assert monitor.running
