@@ -46,7 +46,7 @@ def supervisor(log_file: Path) -> Iterator[Supervisor]:
 def spec(
     name: str, target: Callable[..., None], kind: str = "camera", **settings: object
 ) -> ChildSpec:
-    return ChildSpec(name=name, kind=kind, tag=name.upper(), target=target, settings=dict(settings))  # type: ignore[arg-type]
+    return ChildSpec(name=name, kind=kind, tag=name.upper(), target=target, payload=dict(settings))  # type: ignore[arg-type]
 
 
 def test_heartbeats_and_logs_arrive(supervisor: Supervisor, log_file: Path) -> None:

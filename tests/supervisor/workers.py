@@ -21,7 +21,7 @@ def steady(ctx: ChildContext) -> None:
         beats += 1
         ctx.progress()
         time.sleep(0.05)
-    out = ctx.settings.get("stop_file")
+    out = ctx.payload.get("stop_file")  # type: ignore[union-attr]
     if out:
         Path(out).write_text(f"{time.time()}")
 

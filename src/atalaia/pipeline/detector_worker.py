@@ -78,7 +78,7 @@ class DetectorServer:
         # share); OpenCV's pool inside each resize would only oversubscribe the cores that
         # ONNX Runtime and the cameras are using.
         cv2.setNumThreads(1)
-        settings = ctx.settings
+        settings: dict[str, Any] = ctx.payload  # type: ignore[assignment]
         raw: dict[str, Any] = settings["detector"]
         self.config: DetectorConfig = TypeAdapter(DetectorConfig).validate_python(raw)
         self.ctx = ctx

@@ -58,7 +58,7 @@ class Pipeline:
         self,
         config: AtalaiaConfig,
         log_queue: Any,
-        on_message: Callable[[str, tuple[Any, ...]], None] | None = None,
+        on_message: Callable[[str, object], None] | None = None,
     ) -> None:
         self.config = config
         self.run_id = new_run_id()
@@ -107,7 +107,7 @@ class Pipeline:
                     kind="detector",
                     tag=detector_tag(name),
                     target=run_detector,
-                    settings={
+                    payload={
                         "detector": detector.model_dump(mode="json"),
                         "address": self.detector_address(name),
                         "authkey": self.authkey,
@@ -135,7 +135,7 @@ class Pipeline:
             kind="camera",
             tag=camera.id,
             target=run_camera,
-            settings={
+            payload={
                 "camera": camera.model_dump(mode="json"),
                 "ring": self.rings[camera.id].name,
                 "data_dir": str(self.config.data_dir),

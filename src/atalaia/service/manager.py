@@ -31,6 +31,7 @@ from atalaia.events.bus import EventBus
 from atalaia.events.service import OutboxService
 from atalaia.events.types import AlertEvent
 from atalaia.monitors.group import BasicMonitors
+from atalaia.pipeline.camera_messages import AlertCommitted
 from atalaia.pipeline.client_frames import ClientDetection
 from atalaia.pipeline.runner import Pipeline
 from atalaia.redact import mask_secrets, mask_url
@@ -305,16 +306,16 @@ class BackgroundManager:
         if self.outbox is not None:
             self.outbox.wake()
 
-    def _on_child_message(self, child: str, message: tuple[Any, ...]) -> None:
+    def _on_child_message(self, child: str, message: object) -> None:
         """Messages from camera and detector processes other than heartbeats and logs."""
-        if message[0] == "alert":
+        if isinstance(message, AlertCommitted):
             with self._count_lock:
                 self.total_alerts_processed += 1
             if self.outbox is not None:
                 self.outbox.wake()  # committed by the camera: deliver it now
             if self.monitors is not None and self.monitors.serial.enabled:
                 threading.Thread(
-                    target=self._alert_to_board, args=(message[1],), daemon=True
+                    target=self._alert_to_board, args=(message.event_id,), daemon=True
                 ).start()
 
     def _alert_to_board(self, event_id: str) -> None:

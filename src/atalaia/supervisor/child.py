@@ -37,7 +37,7 @@ class ChildContext:
     log_level: str
     log_queue_size: int
     heartbeat_interval: float
-    settings: dict[str, Any] = field(default_factory=dict)
+    payload: object = None  # the target's typed start message (see ChildSpec)
     stop_event: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
     _progress: float = field(default=0.0, init=False, repr=False)
     _stats: Callable[[], Stats] | None = field(default=None, init=False, repr=False)
@@ -65,7 +65,7 @@ class ChildContext:
         """Register the function whose result travels with each heartbeat."""
         self._stats = fn
 
-    def send(self, message: tuple[Any, ...]) -> bool:
+    def send(self, message: object) -> bool:
         """Send to the supervisor; False (and stop) when the supervisor is gone."""
         try:
             with self._send_lock:

@@ -35,13 +35,16 @@ _CTX = mp.get_context("spawn")
 
 @dataclass
 class ChildSpec:
-    """What to run: a module-level function taking a ChildContext, and its settings."""
+    """What to run: a module-level function taking a ChildContext, and what it starts with.
+
+    `payload` is the target's own frozen start message (e.g. the pipeline's `CameraSpec`),
+    pickled into the child once at spawn."""
 
     name: str
     kind: Kind
     tag: str
     target: Callable[[ChildContext], None]
-    settings: dict[str, Any] = field(default_factory=dict)
+    payload: object = None
 
 
 @dataclass
@@ -88,7 +91,7 @@ class Supervisor:
         log_queue: Any,
         log_level: str = "INFO",
         log_queue_size: int = 10000,
-        on_message: Callable[[str, tuple[Any, ...]], None] | None = None,
+        on_message: Callable[[str, object], None] | None = None,
     ) -> None:
         self.config = config
         self.log_queue = log_queue
@@ -197,7 +200,7 @@ class Supervisor:
             log_level=self.log_level,
             log_queue_size=self.log_queue_size,
             heartbeat_interval=self.config.heartbeat_interval,
-            settings=spec.settings,
+            payload=spec.payload,
         )
         process = _CTX.Process(
             target=child_main, args=(spec.target, ctx), name=spec.name, daemon=False
