@@ -5,24 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from atalaia.config import SupervisorConfig
 from atalaia.logs import LogWriter
-from atalaia.supervisor import ChildSpec, Supervisor
+from atalaia.supervisor import Kind, Supervisor
 from tests.supervisor import workers
-
-
-def wait_for(cond: Callable[[], bool], timeout: float = 30.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if cond():
-            return True
-        time.sleep(0.05)
-    return cond()
+from tests.supervisor.support import spec, wait_for
 
 
 @pytest.fixture
@@ -41,12 +33,6 @@ def supervisor(log_file: Path) -> Iterator[Supervisor]:
     yield sup
     sup.stop(timeout=10)
     writer.stop()
-
-
-def spec(
-    name: str, target: Callable[..., None], kind: str = "camera", **settings: object
-) -> ChildSpec:
-    return ChildSpec(name=name, kind=kind, tag=name.upper(), target=target, payload=dict(settings))  # type: ignore[arg-type]
 
 
 def test_heartbeats_and_logs_arrive(supervisor: Supervisor, log_file: Path) -> None:
@@ -98,7 +84,7 @@ def test_restart_window_stops_restarts_and_says_why(supervisor: Supervisor, log_
 
 def test_shutdown_is_ordered_and_bounded(supervisor: Supervisor, tmp_path: Path) -> None:
     cam, det = tmp_path / "cam.stop", tmp_path / "det.stop"
-    supervisor.add(spec("det", workers.steady, kind="detector", stop_file=str(det)))
+    supervisor.add(spec("det", workers.steady, kind=Kind.DETECTOR, stop_file=str(det)))
     supervisor.add(spec("cam", workers.steady, stop_file=str(cam)))
     assert wait_for(lambda: all(s["stats"] for s in supervisor.status().values()))
     pids = [s["pid"] for s in supervisor.status().values()]

@@ -5,11 +5,24 @@ from __future__ import annotations
 import logging
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from atalaia.supervisor import ChildContext
 
 log = logging.getLogger("tests.worker")
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What a test child starts with (the pipeline's workers get their own typed specs)."""
+
+    stop_file: str | None = None
+
+
+def payload(ctx: ChildContext) -> Payload:
+    assert isinstance(ctx.payload, Payload), ctx.payload
+    return ctx.payload
 
 
 def steady(ctx: ChildContext) -> None:
@@ -21,7 +34,7 @@ def steady(ctx: ChildContext) -> None:
         beats += 1
         ctx.progress()
         time.sleep(0.05)
-    out = ctx.payload.get("stop_file")  # type: ignore[union-attr]
+    out = payload(ctx).stop_file
     if out:
         Path(out).write_text(f"{time.time()}")
 
@@ -46,3 +59,11 @@ def hangs(ctx: ChildContext) -> None:
 def crashes(ctx: ChildContext) -> None:
     time.sleep(0.1)
     raise RuntimeError("boom from " + ctx.name)
+
+
+def stubborn(ctx: ChildContext) -> None:
+    """Makes progress but ignores stop requests and SIGTERM: only SIGKILL ends it."""
+    ctx.stats_from(lambda: {"pid": os.getpid()})
+    while True:
+        ctx.progress()
+        time.sleep(0.05)

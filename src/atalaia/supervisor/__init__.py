@@ -2,6 +2,15 @@
 
 from atalaia.supervisor.child import ChildContext
 from atalaia.supervisor.policy import RestartPolicy
-from atalaia.supervisor.supervisor import ChildSpec, Supervisor
+from atalaia.supervisor.state import ChildSpec, ChildStatus, Kind, State
+from atalaia.supervisor.supervisor import Supervisor
 
-__all__ = ["ChildContext", "ChildSpec", "RestartPolicy", "Supervisor"]
+__all__ = [
+    "ChildContext",
+    "ChildSpec",
+    "ChildStatus",
+    "Kind",
+    "RestartPolicy",
+    "State",
+    "Supervisor",
+]

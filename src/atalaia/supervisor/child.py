@@ -22,9 +22,13 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+from atalaia.supervisor.messages import Heartbeat, Stop
+
 log = logging.getLogger(__name__)
 
-Stats = dict[str, Any]
+Stats = object
+"""What a child's stats function returns: opaque here, carried by each `Heartbeat` and shown
+unchanged in the supervisor's status (the pipeline's workers send their own snapshots)."""
 
 
 @dataclass
@@ -86,7 +90,7 @@ def _heartbeats(ctx: ChildContext) -> None:
             stats = ctx._stats() if ctx._stats is not None else {}
         except Exception as exc:  # a stats bug must not stop the heartbeat
             stats = {"stats_error": repr(exc)}
-        if not ctx.send(("heartbeat", ctx._progress, stats)):
+        if not ctx.send(Heartbeat(ctx._progress, stats)):
             log.warning("supervisor gone; stopping")
             return
 
@@ -101,7 +105,7 @@ def _commands(ctx: ChildContext) -> None:
         except (EOFError, OSError):
             ctx.stop_event.set()
             return
-        if message and message[0] == "stop":
+        if isinstance(message, Stop):
             ctx.stop_event.set()
 
 

@@ -14,9 +14,11 @@ import threading
 import time
 from typing import Any, Protocol
 
+from atalaia.supervisor.messages import Log
+
 
 class _Sender(Protocol):
-    def send(self, message: tuple[Any, ...]) -> bool: ...
+    def send(self, message: object) -> bool: ...
 
 
 class PipeLogQueue:
@@ -38,7 +40,7 @@ class PipeLogQueue:
         while True:
             item = self._queue.get()
             try:
-                if item is None or not self._sender.send(("log", item)):
+                if item is None or not self._sender.send(Log(item)):
                     return
             finally:
                 self._queue.task_done()

@@ -34,6 +34,10 @@ class RestartPolicy:
         self._trim(now)
         return len(self._history)
 
+    def history(self) -> tuple[float, ...]:
+        """When the restarts still remembered happened (some may have left the window)."""
+        return tuple(self._history)
+
     def backoff(self, now: float, base: float = 0.5, cap: float = 30.0) -> float:
         """Delay before the next restart: grows with the restarts in the window, so a process
         that dies at start-up does not burn the whole budget in a second."""

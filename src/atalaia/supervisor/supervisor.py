@@ -1,85 +1,34 @@
 """Supervisor: starts the camera and detector processes, watches them, restarts what dies.
 
-One monitor thread waits on every child's pipe and process sentinel at once, so a death is
-seen the moment it happens and a missed heartbeat within a poll interval. A child that dies or
-stops making progress for `heartbeat_timeout` is restarted after a growing delay; more than
-`max_restarts` within `restart_window` stops its restarts, and its status says why.
+A child that dies or stops making progress for `heartbeat_timeout` is restarted after a
+growing delay; more than `max_restarts` within `restart_window` stops its restarts, and its
+status says why.
+
+One thread owns every child (`monitor.Monitor`). The methods here run on the callers' threads
+and never touch a child: `add`, `remove`, `restart`, `send` and `stop` post a command and wait
+for the monitor to carry it out; `status` and `child` read the snapshot the monitor published
+last. So a status request never waits behind a spawn or a kill, and a remove racing a
+restart, or a crash, is settled in one place, in the order the commands arrived.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
-import multiprocessing as mp
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, wait
-from multiprocessing.process import BaseProcess
-from typing import Any, Literal
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from atalaia.config import SupervisorConfig
-from atalaia.supervisor.child import ChildContext, child_main
-from atalaia.supervisor.logpipe import forward_entry
-from atalaia.supervisor.policy import RestartPolicy
+from atalaia.supervisor.commands import Add, Command, Mailbox, Remove, Restart, Send, Shutdown
+from atalaia.supervisor.monitor import Monitor
+from atalaia.supervisor.state import SHUTDOWN_ORDER, ChildSpec, ChildStatus, Kind, State
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:  # the configuration models are heavy to import; a child needs none
+    from atalaia.config import SupervisorConfig
 
-Kind = Literal["detector", "camera"]
-State = Literal["starting", "running", "restarting", "failed", "stopped"]
-# Shutdown order: cameras first (they feed the detectors), then detectors.
-SHUTDOWN_ORDER: tuple[Kind, ...] = ("camera", "detector")
-_CTX = mp.get_context("spawn")
+__all__ = ["SHUTDOWN_ORDER", "ChildSpec", "ChildStatus", "Kind", "State", "Supervisor"]
 
-
-@dataclass
-class ChildSpec:
-    """What to run: a module-level function taking a ChildContext, and what it starts with.
-
-    `payload` is the target's own frozen start message (e.g. the pipeline's `CameraSpec`),
-    pickled into the child once at spawn."""
-
-    name: str
-    kind: Kind
-    tag: str
-    target: Callable[[ChildContext], None]
-    payload: object = None
-
-
-@dataclass
-class Child:
-    spec: ChildSpec
-    policy: RestartPolicy
-    state: State = "starting"
-    process: BaseProcess | None = None
-    conn: Connection | None = None
-    started_at: float = 0.0
-    progress_at: float = 0.0
-    heartbeat_at: float = 0.0
-    restarts: int = 0
-    restart_due: float | None = None
-    reason: str | None = None
-    # The latest heartbeat's stats and the process that sent them: a snapshot belongs to one
-    # process, so a restarted child never shows its predecessor's counters under its own pid.
-    stats: dict[str, Any] = field(default_factory=dict)
-    stats_pid: int | None = None
-
-    def status(self, now: float) -> dict[str, Any]:
-        pid = self.process.pid if self.process is not None else None
-        return {
-            "name": self.spec.name,
-            "kind": self.spec.kind,
-            "state": self.state,
-            "pid": pid,
-            "restarts": self.restarts,
-            "restarts_in_window": self.policy.recent(now),
-            "last_heartbeat_age_s": round(now - self.heartbeat_at, 3)
-            if self.heartbeat_at
-            else None,
-            "reason": self.reason,
-            "stats": self.stats if pid is not None and self.stats_pid == pid else {},
-        }
+_T = TypeVar("_T")
 
 
 class Supervisor:
@@ -93,245 +42,66 @@ class Supervisor:
         log_queue_size: int = 10000,
         on_message: Callable[[str, object], None] | None = None,
     ) -> None:
+        """`on_message` receives, on the monitor thread, every message a child sends other
+        than heartbeats and log records, unchanged, with the child's name."""
         self.config = config
-        self.log_queue = log_queue
-        self.log_level = log_level
-        self.log_queue_size = log_queue_size
-        self.on_message = on_message
-        self._children: dict[str, Child] = {}
-        self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._wake_r, self._wake_w = _CTX.Pipe(duplex=False)
+        self._mailbox = Mailbox()
+        self._monitor = Monitor(
+            config, self._mailbox, log_queue, log_level, log_queue_size, on_message
+        )
         self._thread: threading.Thread | None = None
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._monitor, name="supervisor", daemon=True)
+        self._mailbox.open()
+        self._thread = threading.Thread(target=self._monitor.run, name="supervisor", daemon=True)
         self._thread.start()
 
     def add(self, spec: ChildSpec) -> None:
-        """Start a new child now."""
-        with self._lock:
-            if spec.name in self._children:
-                raise ValueError(f"{spec.name} is already supervised")
-            child = Child(spec, RestartPolicy(self.config.max_restarts, self.config.restart_window))
-            self._children[spec.name] = child
-            self._spawn(child)
-        self._wake()
+        """Start a new child now; ValueError if one of that name is supervised."""
+        self._call(Add(spec), RuntimeError("the supervisor is not running"))
 
     def remove(self, name: str, timeout: float | None = None) -> None:
-        """Stop a child for good (a camera deleted or disabled)."""
-        with self._lock:
-            child = self._children.pop(name, None)
-        if child is not None:
-            self._stop_children([child], timeout or self.config.shutdown_timeout)
-            child.state = "stopped"
-        self._wake()
+        """Stop a child for good (a camera deleted or disabled); returns once its process is
+        gone: asked to stop, terminated after `timeout` (default: the configured shutdown
+        timeout), killed 2 s later. The child leaves the status at once."""
+        self._call(Remove(name, timeout), None)
 
     def restart(self, name: str, spec: ChildSpec | None = None) -> None:
         """Stop and start a child again, e.g. with a changed configuration; not counted
-        against its restart budget, since nothing failed."""
-        with self._lock:
-            child = self._children[name]
-            # Out of the monitor's hands until it runs again: otherwise the monitor sees the
-            # exit it asked for as a crash, counts it and schedules a second process.
-            child.state, child.restart_due = "restarting", None
-        self._stop_children([child], self.config.shutdown_timeout)
-        with self._lock:
-            if spec is not None:
-                child.spec = spec
-            child.reason = None
-            self._spawn(child)
-        self._wake()
+        against its restart budget, since nothing failed. Returns once the new process is
+        started (or a remove or stop overtook the restart); KeyError if `name` is unknown."""
+        self._call(Restart(name, spec), RuntimeError("the supervisor is not running"))
 
     def stop(self, timeout: float | None = None) -> None:
-        """Shut everything down in order within a bounded time."""
-        self._stop.set()
-        self._wake()
+        """Shut everything down in order (cameras, then detectors) within a bounded time."""
+        self._call(Shutdown(timeout), None)
         if self._thread is not None:
             self._thread.join(5)
-        budget = timeout or self.config.shutdown_timeout
-        deadline = time.monotonic() + budget
-        for kind in SHUTDOWN_ORDER:
-            with self._lock:
-                group = [c for c in self._children.values() if c.spec.kind == kind]
-            self._stop_children(group, max(0.5, (deadline - time.monotonic()) / 2))
-            for child in group:
-                child.state = "stopped"
 
     # ---- state -----------------------------------------------------------------------------
 
     def status(self) -> dict[str, dict[str, Any]]:
         now = time.monotonic()
-        with self._lock:
-            return {name: c.status(now) for name, c in self._children.items()}
+        return {name: s.as_dict(now) for name, s in self._monitor.published.items()}
 
-    def child(self, name: str) -> Child | None:
-        with self._lock:
-            return self._children.get(name)
+    def child(self, name: str) -> ChildStatus | None:
+        """The child as last published (an immutable snapshot), or None."""
+        return self._monitor.published.get(name)
 
-    def send(self, name: str, message: tuple[Any, ...]) -> bool:
+    def send(self, name: str, message: object) -> bool:
         """Send a command to a child; False if it is not running."""
-        with self._lock:
-            child = self._children.get(name)
-            conn = child.conn if child is not None and child.state == "running" else None
-        if conn is None:
-            return False
-        try:
-            conn.send(message)
-            return True
-        except OSError:
-            return False
+        return self._call(Send(name, message), False)
 
     # ---- internals -------------------------------------------------------------------------
 
-    def _wake(self) -> None:
-        with contextlib.suppress(OSError):
-            self._wake_w.send_bytes(b"w")
-
-    def _spawn(self, child: Child) -> None:
-        parent_conn, child_conn = _CTX.Pipe(duplex=True)
-        spec = child.spec
-        ctx = ChildContext(
-            name=spec.name,
-            tag=spec.tag,
-            conn=child_conn,
-            log_level=self.log_level,
-            log_queue_size=self.log_queue_size,
-            heartbeat_interval=self.config.heartbeat_interval,
-            payload=spec.payload,
-        )
-        process = _CTX.Process(
-            target=child_main, args=(spec.target, ctx), name=spec.name, daemon=False
-        )
-        process.start()
-        child_conn.close()  # only the child holds its end: EOF tells us it is gone
-        now = time.monotonic()
-        child.process, child.conn = process, parent_conn
-        child.stats, child.stats_pid = {}, process.pid
-        child.state, child.started_at = "running", now
-        child.progress_at = child.heartbeat_at = now
-        child.restart_due = None
-        log.info("started %s (pid %s)", spec.name, process.pid)
-
-    def _stop_children(self, children: list[Child], timeout: float) -> None:
-        live = [c for c in children if c.process is not None and c.process.is_alive()]
-        for c in live:
-            try:
-                assert c.conn is not None
-                c.conn.send(("stop",))
-            except (OSError, AssertionError):
-                pass
-        deadline = time.monotonic() + timeout
-        for c in live:
-            assert c.process is not None
-            c.process.join(max(0.0, deadline - time.monotonic()))
-        for c in live:
-            assert c.process is not None
-            if c.process.is_alive():
-                log.warning("%s did not stop in %.1fs; terminating", c.spec.name, timeout)
-                c.process.terminate()
-                c.process.join(2)
-            if c.process.is_alive():
-                c.process.kill()
-                c.process.join(2)
-        for c in children:
-            if c.conn is not None:
-                self._receive(c)  # last words: a crash traceback, final stats
-                c.conn.close()
-                c.conn = None
-            if c.process is not None:
-                c.process.close() if not c.process.is_alive() else None
-                c.process = None
-
-    def _monitor(self) -> None:
-        while not self._stop.is_set():
-            with self._lock:
-                children = list(self._children.values())
-            waitables: list[Any] = [self._wake_r]
-            for c in children:
-                if c.state == "running" and c.conn is not None and c.process is not None:
-                    waitables += [c.conn, c.process.sentinel]
-            for ready in wait(waitables, timeout=0.5):
-                if ready is self._wake_r:
-                    self._wake_r.recv_bytes()
-                    continue
-                for c in children:
-                    if c.conn is ready:
-                        self._receive(c)
-            if self._stop.is_set():
-                return
-            self._check(time.monotonic())
-
-    def _receive(self, child: Child) -> None:
-        with self._lock:
-            conn = child.conn
-            pid = child.process.pid if child.process is not None else None
-        if conn is None:  # closed meanwhile by a stop on another thread
-            return
-        try:
-            while conn.poll():
-                message = conn.recv()
-                if message[0] == "heartbeat":
-                    _, progress, stats = message
-                    with self._lock:
-                        if child.conn is not conn:
-                            continue  # a heartbeat of a process replaced meanwhile
-                        child.heartbeat_at = time.monotonic()
-                        child.progress_at = max(child.progress_at, progress)
-                        child.stats, child.stats_pid = stats, pid
-                elif message[0] == "log":
-                    forward_entry(self.log_queue, message[1])
-                elif self.on_message is not None:
-                    self.on_message(child.spec.name, message)
-        except (EOFError, OSError):
-            pass  # the process is going; its sentinel reports the death
-        except Exception:
-            log.exception("bad message from %s", child.spec.name)
-
-    def _check(self, now: float) -> None:
-        with self._lock:
-            for child in list(self._children.values()):
-                if child.state == "restarting" and child.restart_due is not None:
-                    if now >= child.restart_due:
-                        self._spawn(child)
-                    continue
-                if child.state != "running" or child.process is None:
-                    continue
-                exitcode = child.process.exitcode
-                if exitcode is not None:
-                    self._failed(child, now, f"exited with code {exitcode}")
-                elif now - child.progress_at > self.config.heartbeat_timeout:
-                    self._failed(
-                        child,
-                        now,
-                        f"no heartbeat progress for {now - child.progress_at:.1f}s "
-                        f"(timeout {self.config.heartbeat_timeout}s)",
-                    )
-
-    def _failed(self, child: Child, now: float, why: str) -> None:
-        name = child.spec.name
-        if child.process is not None and child.process.is_alive():
-            child.process.kill()
-            child.process.join(2)
-        self._stop_children([child], 0.1)
-        if child.policy.allow(now):
-            child.restarts += 1
-            delay = child.policy.backoff(now)
-            child.state, child.restart_due = "restarting", now + delay
-            child.reason = f"{why}; restart {child.restarts} in {delay:.1f}s"
-            log.warning("%s %s; restarting in %.1fs", name, why, delay)
-        else:
-            child.state = "failed"
-            child.reason = (
-                f"{why}; not restarted: more than {self.config.max_restarts} restarts within "
-                f"{self.config.restart_window:.0f}s"
-            )
-            log.error(
-                "%s %s; giving up: %d restarts within %.0fs",
-                name,
-                why,
-                child.policy.recent(now),
-                self.config.restart_window,
-            )
+    def _call(self, command: Command, refused: _T | BaseException) -> Any:
+        """Post `command` and wait for the monitor to carry it out; `refused` is the answer
+        (or the error) when no monitor runs (before `start`, after `stop`)."""
+        if not self._mailbox.post(command):
+            if isinstance(refused, BaseException):
+                raise refused
+            return refused
+        done: Future[Any] = command.done
+        return done.result()
