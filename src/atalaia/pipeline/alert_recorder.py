@@ -13,17 +13,23 @@ a bounded in-memory queue and one writer thread, per camera process:
 If the database is down (connection refused, locked, cut), the batch goes back to the head
 of the queue and is retried with capped backoff, in order; events keep queueing meanwhile.
 With a spool (the camera process always has one) the queue is moved to disk while the
-database is down, so a killed process loses nothing; see `_run`. The in-memory queue is
-bounded (`max_pending`): when full, the oldest `update` events go first (a later update or the
-end carries the same alert forward), then the oldest events, every drop counted in the stats
-and logged at ERROR. What is still unwritten when the camera stops goes to the spool too and
-is written first by the camera's next recorder; only what cannot even be put on disk counts as
-`lost_at_shutdown`. A retry after a commit whose acknowledgement was lost may record an event
-twice; its payload keeps the event's stable id, so sinks drop the duplicate.
+database is down, so a killed process loses nothing. What is still unwritten when the camera
+stops goes to the spool too and is written first by the camera's next recorder; only what
+cannot even be put on disk counts as `lost_at_shutdown`. A retry after a commit whose
+acknowledgement was lost may record an event twice; its payload keeps the event's stable id,
+so sinks drop the duplicate.
 
-Snapshot frames are the only large items; at most `max_snapshot_frames` wait at once (the
-thread writes them even while the database is down), beyond that a snapshot is skipped and
-counted.
+This class is the coordinator; each job has its own module:
+
+- `alert_queue.PendingQueue`: the bounded queue, its trimming and the snapshot frame budget;
+- `alert_snapshots`: drawing and writing a snapshot;
+- `alert_committer.BatchCommitter`: batch commit, per-event fallback, schema check, fencing;
+- `alert_spill.SpoolKeeper` (over `alert_spool.AlertSpool`): spill, replay, keep at close;
+- `alert_stats`: the counters and the frozen `RecorderSnapshot` that leaves the recorder;
+- `alert_mode`: the mode (`RecorderMode`) and the moves it may make, checked.
+
+All of them share one lock (`self._lock`, a condition the writer waits on), so a snapshot of
+the stats is one instant, and every counter changes under it.
 """
 
 from __future__ import annotations
@@ -31,80 +37,27 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import asdict
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
-from sqlalchemy import inspect, select
-from sqlalchemy.exc import (
-    DBAPIError,
-    DisconnectionError,
-    InterfaceError,
-    OperationalError,
-    SQLAlchemyError,
-)
-from sqlalchemy.exc import TimeoutError as PoolTimeout
-
-from atalaia.cluster.fencing import Fence, LeaseLost, check_fence
-from atalaia.events.recorder import record_alert_event
+from atalaia.cluster.fencing import Fence
 from atalaia.events.types import AlertEvent
-from atalaia.media.jpeg import MediaError, encode_jpeg, write_atomic
-from atalaia.media.overlay import draw_alert
+from atalaia.pipeline.alert_committer import BatchCommitter, CommitOutcome
+from atalaia.pipeline.alert_mode import ENDING, IllegalTransition, ModeMachine, RecorderMode
+from atalaia.pipeline.alert_queue import Pending, PendingQueue
+from atalaia.pipeline.alert_snapshots import SnapshotJob, write_snapshot
+from atalaia.pipeline.alert_spill import SpoolKeeper
 from atalaia.pipeline.alert_spool import AlertSpool
-from atalaia.storage import Database, StorageError
-from atalaia.storage.models import AlertEvent as AlertEventRow
+from atalaia.pipeline.alert_stats import RecorderSnapshot, RecorderStats
+from atalaia.storage import Database
+
+__all__ = ["AlertRecorder", "RecorderMode", "RecorderSnapshot", "RecorderStats", "SnapshotJob"]
 
 log = logging.getLogger(__name__)
 
-LOUD_EVERY_S = 5.0
-
-
-@dataclass(slots=True)
-class SnapshotJob:
-    """A frame to save as the alert's snapshot (the box is x, y, w, h)."""
-
-    frame: NDArray[np.uint8]
-    box: tuple[float, float, float, float]
-    caption: str
-    path: Path
-
-
-@dataclass(slots=True)
-class _Pending:
-    event: AlertEvent
-    snapshot: SnapshotJob | None = None
-    from_spool: bool = False  # may already be stored (a commit whose ack was lost)
-
-
-@dataclass
-class RecorderStats:
-    committed: int = 0
-    dropped: int = 0
-    dropped_updates: int = 0
-    rejected: int = 0
-    db_errors: int = 0
-    snapshots_written: int = 0
-    snapshots_failed: int = 0
-    snapshots_skipped: int = 0
-    lost_at_shutdown: int = 0
-    fenced: int = 0  # refused: the camera's cluster lease moved to another node
-    spooled: int = 0
-    replayed: int = 0
-    last_error: str | None = None
-    down_since: float | None = field(default=None)
-
-
-def _transient(exc: BaseException) -> bool:
-    """Errors a later retry can fix: the database is down, unreachable, locked or restarting."""
-    if isinstance(exc, OperationalError | InterfaceError | DisconnectionError | PoolTimeout):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, StorageError)  # from the schema check, itself a failed connection
+DOWN_LOG_EVERY_S = 30.0
+_GIVEN_UP = (RecorderMode.GIVEN_UP, RecorderMode.CLOSED)
 
 
 class AlertRecorder:
@@ -123,398 +76,242 @@ class AlertRecorder:
         spool: AlertSpool | None = None,
         fence: Fence | None = None,
     ) -> None:
-        self._database = database
-        self.fence = fence
-        self.spool = spool
-        self.sinks = list(dict.fromkeys(sinks))
         self.on_committed = on_committed
-        self.max_pending = max_pending
-        self.max_snapshot_frames = max_snapshot_frames
         self.snapshot_quality = snapshot_quality
         self.batch_size = batch_size
         self.retry_initial = retry_initial
         self.retry_max = retry_max
+        self.spool = spool
+        self.fence = fence
         self.stats_ = RecorderStats()
-        self._queue: deque[_Pending] = deque()
-        self._in_flight = 0
-        self._batch: list[_Pending] = []
-        self._backlog = 0  # events in the spool file, not yet in the database
-        self._spilling = False
-        self._spool_lock = threading.Lock()
-        self._frames_held = 0
-        self._cond = threading.Condition()
-        self._closing = False
-        self._give_up = threading.Event()
-        self._schema_ready = False
-        self._last_loud = 0.0
+        self._lock = threading.Condition()  # re-entrant: the parts take it themselves too
+        self._mode = ModeMachine(self._lock)
+        self._queue = PendingQueue(
+            self._lock,
+            self.stats_,
+            max_pending=max_pending,
+            max_snapshot_frames=max_snapshot_frames,
+        )
+        self._committer = BatchCommitter(database, list(dict.fromkeys(sinks)), fence)
+        self._keeper = SpoolKeeper(spool, self._lock, self.stats_)
+        self._last_down_log = 0.0
         self._thread = threading.Thread(target=self._run, name="alert-recorder", daemon=True)
 
-    # ---- the detection thread's side: never blocks ---------------------------------------
+    @property
+    def sinks(self) -> list[str]:
+        return self._committer.sinks
+
+    @property
+    def max_pending(self) -> int:
+        return self._queue.max_pending
+
+    @property
+    def max_snapshot_frames(self) -> int:
+        return self._queue.max_snapshot_frames
+
+    @property
+    def database(self) -> Database:
+        """The database (opened on first use when given as a URL)."""
+        return self._committer.database
+
+    @property
+    def mode(self) -> RecorderMode:
+        return self._mode.mode
+
+    @property
+    def mode_history(self) -> tuple[RecorderMode, ...]:
+        """The last modes entered, oldest first."""
+        return self._mode.history
+
+    # ---- the callers' side: never blocks -------------------------------------------------
 
     def start(self) -> AlertRecorder:
+        """Start the writer thread. Allowed in NOT_STARTED only (-> NORMAL; the writer then
+        moves to REPLAYING if the spool holds a previous run's events); anything else raises
+        `IllegalTransition` (a `RuntimeError`, as starting a thread twice does)."""
+        with self._lock:
+            if not self._mode.is_(RecorderMode.NOT_STARTED):
+                raise IllegalTransition(f"alert recorder cannot start when {self.mode.name}")
+            self._mode.move(RecorderMode.NORMAL)
         self._thread.start()
         return self
 
     def submit(self, event: AlertEvent, snapshot: SnapshotJob | None = None) -> None:
-        """Queue an event (and its snapshot) for writing; returns at once."""
-        with self._cond:
-            if snapshot is not None and self._frames_held >= self.max_snapshot_frames:
-                self.stats_.snapshots_skipped += 1
-                snapshot = None
-            if snapshot is not None:
-                self._frames_held += 1
-            self._queue.append(_Pending(event, snapshot))
-            self._trim()
-            self._cond.notify()
+        """Queue an event (and its snapshot) for writing; returns at once. Allowed in every
+        mode: before `start` it waits for the writer; after `close` it can only be kept by
+        another `close` (logged, a caller's bug)."""
+        if self._mode.is_(RecorderMode.CLOSED):
+            log.error("alert event %s submitted after the recorder was closed", event.id)
+        self._queue.put(event, snapshot)
 
-    def _trim(self) -> None:
-        """Drop beyond `max_pending` (lock held): oldest updates first, then oldest events."""
-        dropped = 0
-        while len(self._queue) > self.max_pending:
-            victim = next((p for p in self._queue if p.event.type == "update"), None)
-            if victim is not None:
-                self._queue.remove(victim)
-                self.stats_.dropped_updates += 1
-            else:
-                victim = self._queue.popleft()
-                self.stats_.dropped += 1
-            if victim.snapshot is not None:
-                self._frames_held -= 1
-            dropped += 1
-        if dropped and time.monotonic() - self._last_loud >= LOUD_EVERY_S:
-            self._last_loud = time.monotonic()
-            log.error(
-                "alert events DROPPED: the database has not taken them (%s); dropped so far: "
-                "%d events and %d updates; %d waiting",
-                self.stats_.last_error or "writer behind",
-                self.stats_.dropped,
-                self.stats_.dropped_updates,
-                len(self._queue),
-            )
+    def snapshot(self) -> RecorderSnapshot:
+        """The counters and what is pending, one consistent frozen copy. Any mode."""
+        with self._lock:
+            return self.stats_.snapshot(self._queue.pending() + self._keeper.backlog)
 
     def stats(self) -> dict[str, Any]:
-        with self._cond:
-            s = self.stats_
-            return {
-                "committed": s.committed,
-                "pending": len(self._queue) + self._in_flight + self._backlog,
-                "dropped": s.dropped,
-                "dropped_updates": s.dropped_updates,
-                "rejected": s.rejected,
-                "db_errors": s.db_errors,
-                "db_down_s": round(time.monotonic() - s.down_since, 1) if s.down_since else 0.0,
-                "last_error": s.last_error,
-                "snapshots_written": s.snapshots_written,
-                "snapshots_failed": s.snapshots_failed,
-                "snapshots_skipped": s.snapshots_skipped,
-                "lost_at_shutdown": s.lost_at_shutdown,
-                "fenced": s.fenced,
-                "spooled": s.spooled,
-                "replayed": s.replayed,
-            }
+        """`snapshot()` as a dict (the form the camera's stats carry). Any mode."""
+        return asdict(self.snapshot())
 
     def close(self, timeout: float = 5.0) -> None:
         """Write what is queued, for at most `timeout` seconds; keep the rest in the spool and
-        count what cannot even be kept."""
-        with self._cond:
-            self._closing = True
-            self._cond.notify()
+        count what cannot even be kept. Allowed in every mode: -> CLOSING, -> GIVEN_UP when the
+        writer is still busy after `timeout`, -> CLOSED; closing again keeps only what was
+        submitted since."""
+        with self._lock:
+            if not self._mode.is_(RecorderMode.CLOSED):
+                self._mode.move(RecorderMode.CLOSING)
         if self._thread.is_alive():
             self._thread.join(timeout)
         if self._thread.is_alive():
-            self._give_up.set()
-            with self._cond:
-                self._cond.notify()
+            with self._lock:
+                if self._mode.is_(RecorderMode.CLOSING):
+                    self._mode.move(RecorderMode.GIVEN_UP)  # the writer's wait returns
             self._thread.join(2.0)
-        with self._cond:
+        with self._lock:
             # A writer still stuck in a commit may yet finish it: its batch is kept as well,
             # and the next recorder skips what did get stored.
-            stuck = list(self._batch) if self._thread.is_alive() else []
-            left = [p.event for p in stuck] + [p.event for p in self._queue]
-            self._queue.clear()
-        lost = self._keep(left)
-        with self._cond:
+            stuck = self._queue.in_flight() if self._thread.is_alive() else []
+            left = [p.event for p in stuck] + [p.event for p in self._queue.drain()]
+        lost = self._keeper.keep(left)
+        with self._lock:
             self.stats_.lost_at_shutdown += lost
+            self._mode.move(RecorderMode.CLOSED)
         if lost:
             log.error("%d alert events could not be written before the camera stopped", lost)
-        if isinstance(self._database, Database):
-            self._database.dispose()
-
-    def _to_spool(self, events: list[AlertEvent]) -> int | None:
-        """Append `events` to the spool; how many it refused (unserialisable), or None when
-        the disk refused them all (logged)."""
-        assert self.spool is not None
-        try:
-            with self._spool_lock:
-                refused = len(self.spool.save(events))
-        except OSError as exc:
-            log.error("cannot keep alert events in %s: %s", self.spool.path, exc)
-            return None
-        with self._cond:
-            self.stats_.spooled += len(events) - refused
-        return refused
-
-    def _keep(self, events: list[AlertEvent]) -> int:
-        """At close: put the unwritten events in the spool; return how many could not be kept."""
-        if not events:
-            return 0
-        if self.spool is None:
-            return len(events)
-        refused = self._to_spool(events)
-        if refused is None:
-            return len(events)
-        kept = len(events) - refused
-        if kept:
-            log.warning(
-                "%d alert events not yet in the database are kept in %s; the camera's next "
-                "start writes them",
-                kept,
-                self.spool.path,
-            )
-        return refused
+        self._committer.dispose()
 
     # ---- the writer thread -------------------------------------------------------------------
 
-    @property
-    def database(self) -> Database:
-        if isinstance(self._database, str):
-            self._database = Database(self._database)
-        return self._database
+    def _closing(self) -> bool:
+        return self._mode.is_(*ENDING)
+
+    def _given_up(self) -> bool:
+        return self._mode.is_(*_GIVEN_UP)
 
     def _run(self) -> None:
         """Memory first; while the database is down, the spool.
 
-        With a spool, a failed write moves every queued event to the file (snapshots written
-        first), and so does every event submitted while the database stays down: a camera
-        process killed meanwhile loses nothing that reached this thread. The file is written
-        back, oldest first, before anything queued after it; only then does the queue go on.
+        The spool's events (a previous run's, or those spilled during an outage) are written
+        back, oldest first, before anything queued after them; only then does the queue go on.
+        After a failed write, with a spool, every queued event moves to the file, and so does
+        every event submitted while the database stays down (see `_wait`).
         """
-        backlog = self._spool_waiting() > 0  # a previous run's events come before any new one
+        self._keeper.count_waiting()  # a previous run's events come before any new one
         delay = self.retry_initial
         while True:
-            if backlog:
-                error, retried = self._write_backlog()
-                if error is None:
-                    backlog = False
+            if self._keeper.backlog:
+                self._mode.writer_moves(RecorderMode.REPLAYING)
+                error, retried = self._replay()
             else:
-                with self._cond:
-                    while not self._queue and not self._closing:
-                        self._cond.wait()
-                    if not self._queue:
-                        return
-                    take = min(self.batch_size, len(self._queue))
-                    batch = [self._queue.popleft() for _ in range(take)]
-                    self._in_flight = len(batch)
-                    self._batch = batch
-                self._write_snapshots(batch)
-                written, left, error = self._write(batch)
-                with self._cond:
-                    self.stats_.committed += len(written)
-                    self._queue.extendleft(reversed(left))  # retried first, in order
-                    self._in_flight = 0
-                    self._batch = []
-                    self._trim()
-                for event in written:
-                    self._announce(event)
-                retried = len(left)
+                batch = self._queue.take(self.batch_size, stop=self._closing)
+                if not batch:
+                    return  # closing, and nothing left
+                error, retried = self._write(batch)
             if error is None:
                 delay = self.retry_initial
                 self._recovered()
                 continue
             self._failed(retried, error)
-            backlog = self._spill() or backlog
-            if self._wait(delay, spilling=backlog):
+            self._keeper.spill(self._queue, self._write_snapshots)
+            spilling = self._keeper.backlog > 0
+            self._mode.writer_moves(RecorderMode.SPILLING if spilling else RecorderMode.DOWN)
+            if self._wait(delay, spilling=spilling):
                 return
             delay = min(delay * 2, self.retry_max)
 
     def _wait(self, delay: float, *, spilling: bool) -> bool:
         """Back off for `delay` s; while spilling, events submitted meanwhile go to the spool
-        at once. True when told to give up."""
+        at once. True when close() has given up on the writer."""
         deadline = time.monotonic() + delay
-        while not self._give_up.is_set():
+        while not self._given_up():
             if spilling:
-                self._spill()
+                self._keeper.spill(self._queue, self._write_snapshots)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            with self._cond:
-                if not (spilling and self._queue) and not self._give_up.is_set():
-                    self._cond.wait(remaining)
+            with self._lock:
+                if not (spilling and len(self._queue)) and not self._given_up():
+                    self._lock.wait(remaining)
         return True
 
-    def _spool_waiting(self) -> int:
-        if self.spool is None:
-            return 0
-        waiting = len(self.spool.load())
-        with self._cond:
-            self._backlog = waiting
-        return waiting
+    def _write(self, batch: list[Pending]) -> tuple[BaseException | None, int]:
+        """Snapshots, then the batch; its unwritten tail goes back to the head of the queue.
+        Returns the transient error, if any, and how many are to be retried."""
+        self._write_snapshots(batch)
+        outcome = self._committer.write(batch)
+        with self._lock:
+            self._count(outcome)
+            self._queue.settle(outcome.retry)
+        self._announce(outcome.written)
+        return outcome.error, len(outcome.retry)
 
-    def _spill(self) -> bool:
-        """Move every queued event to the spool (their snapshots written first); True when the
-        spool now holds events to write back. On a disk failure they stay queued in memory."""
-        if self.spool is None:
-            return False
-        with self._cond:
-            items = list(self._queue)
-            self._queue.clear()
-        if not items:
-            return False
-        self._write_snapshots(items)  # the file must exist before any sink hears of the alert
-        refused = self._to_spool([item.event for item in items])
-        if refused is None:  # kept in memory instead, in order
-            with self._cond:
-                self._queue.extendleft(reversed(items))
-                self._trim()
-            return False
-        kept = len(items) - refused
-        with self._cond:
-            self.stats_.rejected += refused
-            self._backlog += kept
-            first = not self._spilling
-            self._spilling = True
-        if first:
-            log.warning("alert events are kept in %s until the database is back", self.spool.path)
-        return kept > 0
+    def _replay(self) -> tuple[BaseException | None, int]:
+        """Commit the spool's events in order (ids already stored are skipped); once all are
+        stored the file is removed, unless close() has given up and may be appending to it."""
+        outcome = self._committer.write(self._keeper.load())
+        with self._lock:
+            self._count(outcome, replayed=True)
+        self._announce(outcome.written)
+        if outcome.error is None:
+            self._keeper.clear(unless=self._given_up)
+        self._keeper.replayed(len(outcome.retry))
+        return outcome.error, len(outcome.retry)
 
-    def _write_backlog(self) -> tuple[BaseException | None, int]:
-        """Commit the spool's events in order (ids already stored are skipped); on success
-        the file is removed. Returns the transient error and how many are left, if any."""
-        assert self.spool is not None
-        events = self.spool.load()
-        if events:
-            log.warning("writing %d alert events kept in %s", len(events), self.spool.path)
-        items = [_Pending(event, from_spool=True) for event in events]
-        written, left, error = self._write(items)
-        with self._cond:
-            self.stats_.committed += len(written)
-            self.stats_.replayed += len(written)
-        for event in written:
-            self._announce(event)
-        if error is not None:
-            with self._cond:
-                self._backlog = len(left)
-            return error, len(left)
-        with self._spool_lock:
-            # close() may be appending what it could not write: its events are not in `events`.
-            if not self._give_up.is_set():
-                self.spool.clear()
-        with self._cond:
-            self._backlog = 0
-            self._spilling = False
-        return None, 0
+    def _count(self, outcome: CommitOutcome, *, replayed: bool = False) -> None:
+        with self._lock:
+            self.stats_.committed += len(outcome.written)
+            self.stats_.rejected += outcome.rejected
+            self.stats_.fenced += outcome.fenced
+            if replayed:
+                self.stats_.replayed += len(outcome.written)
 
-    def _write(
-        self, batch: list[_Pending]
-    ) -> tuple[list[AlertEvent], list[_Pending], BaseException | None]:
-        """Commit the batch: (events written, items to retry, the transient error if any).
+    def _write_snapshots(self, items: list[Pending]) -> None:
+        """Write the items' snapshots (drawing and disk outside the lock, counting inside)."""
+        for item in items:
+            if item.snapshot is None:
+                continue
+            written = write_snapshot(item.snapshot, self.snapshot_quality)
+            item.snapshot = None  # the frame can go
+            with self._lock:
+                if written:
+                    self.stats_.snapshots_written += 1
+                else:
+                    self.stats_.snapshots_failed += 1
+                self._queue.frame_released()
 
-        One transaction for the whole batch; if the database rejects it for a reason a retry
-        cannot fix, event by event, so only the event at fault is dropped (and counted).
-        """
-        try:
-            return self._commit(batch), [], None
-        except LeaseLost as exc:
-            self._fenced(batch, exc)
-            return [], [], None
-        except Exception as exc:
-            if _transient(exc):
-                return [], batch, exc
-        written: list[AlertEvent] = []
-        for i, item in enumerate(batch):
-            try:
-                written += self._commit([item])
-            except LeaseLost as exc:
-                self._fenced(batch[i:], exc)
-                return written, [], None
-            except Exception as exc:
-                if _transient(exc):
-                    return written, batch[i:], exc
-                with self._cond:
-                    self.stats_.rejected += 1
-                log.error("alert event %s rejected by the database: %s", item.event.id, exc)
-        return written, [], None
-
-    def _fenced(self, batch: list[_Pending], exc: LeaseLost) -> None:
-        """Another node runs this camera now: these events are not ours to record (that
-        node's camera sees the same scene). Dropped, counted and logged."""
-        with self._cond:
-            self.stats_.fenced += len(batch)
-        log.error("%d alert event(s) not recorded: %s", len(batch), exc)
-
-    def _announce(self, event: AlertEvent) -> None:
+    def _announce(self, events: list[AlertEvent]) -> None:
         if self.on_committed is None:
             return
-        try:
-            self.on_committed(event)
-        except Exception:
-            log.exception("announcing alert event %s failed", event.id)
+        for event in events:
+            try:
+                self.on_committed(event)
+            except Exception:
+                log.exception("announcing alert event %s failed", event.id)
 
     def _failed(self, retried: int, exc: BaseException) -> None:
-        with self._cond:
+        with self._lock:
             self.stats_.db_errors += 1
             self.stats_.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             first = self.stats_.down_since is None
             if first:
                 self.stats_.down_since = time.monotonic()
             pending = len(self._queue)
-        if first or time.monotonic() - self._last_loud >= 30.0:
-            self._last_loud = time.monotonic()
+            last_error = self.stats_.last_error
+        if first or time.monotonic() - self._last_down_log >= DOWN_LOG_EVERY_S:
+            self._last_down_log = time.monotonic()
             log.error(
                 "cannot write alert events (%s); %d kept in memory and retried",
-                self.stats_.last_error,
+                last_error,
                 max(pending, retried),
             )
 
     def _recovered(self) -> None:
-        with self._cond:
+        with self._lock:
             down_since, self.stats_.down_since = self.stats_.down_since, None
+        self._mode.writer_moves(RecorderMode.NORMAL)
         if down_since is not None:
             log.warning(
                 "database back after %.1f s; writing the alert events kept meanwhile",
                 time.monotonic() - down_since,
             )
-
-    def _write_snapshots(self, batch: list[_Pending]) -> None:
-        for item in batch:
-            job = item.snapshot
-            if job is None:
-                continue
-            try:
-                image = draw_alert(job.frame, job.box, job.caption)
-                write_atomic(job.path, encode_jpeg(image, self.snapshot_quality))
-                self.stats_.snapshots_written += 1
-            except (OSError, MediaError) as exc:
-                self.stats_.snapshots_failed += 1
-                log.error("cannot write snapshot %s: %s", job.path, exc)
-            item.snapshot = None
-            with self._cond:
-                self._frames_held -= 1
-
-    def _commit(self, batch: list[_Pending]) -> list[AlertEvent]:
-        """Write `batch` in one transaction (each event in its own savepoint)."""
-        self._ensure_schema()
-        written: list[AlertEvent] = []
-        with self.database.session() as session:
-            if self.fence is not None and batch:
-                check_fence(session, batch[0].event.after.camera, self.fence)
-            for item in batch:
-                if item.from_spool and session.scalar(
-                    select(AlertEventRow.seq).where(AlertEventRow.id == item.event.id)
-                ):
-                    continue  # stored by the run that kept it; its deliveries exist too
-                record_alert_event(session, item.event, self.sinks)
-                written.append(item.event)
-        return written
-
-    def _ensure_schema(self) -> None:
-        """A camera started without the service (`atalaia supervisor`) may find no tables."""
-        if self._schema_ready:
-            return
-        try:
-            present = inspect(self.database.engine).has_table("alert_events")
-        except SQLAlchemyError as exc:
-            raise StorageError(str(exc)) from exc
-        if not present:
-            self.database.migrate()
-        self._schema_ready = True

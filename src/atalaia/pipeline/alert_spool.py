@@ -4,7 +4,9 @@ The `AlertRecorder` keeps events in memory while the database is down and writes
 is back. A camera that stops in that window (the service restarts, the camera's configuration
 changes, the host shuts down) would take them with it, so at close the recorder appends what is
 left here, one JSON line per event, flushed and fsynced, and the camera's next recorder commits
-them before anything else (in their order, ahead of new events). An event that did reach the
+them before anything else (in their order, ahead of new events). During an outage the recorder
+also moves its queue here as events arrive (`alert_spill.SpoolKeeper`: spill, replay, keep);
+this module is only the file. An event that did reach the
 database after all (a commit whose acknowledgement was lost) is recognised by its id and not
 written twice.
 
