@@ -85,6 +85,24 @@ CASES = [
         "unknown zone 'dock'",
     ),
     (
+        "unknown rule type",
+        "cameras:\n" + GOOD_CAMERA + "    rules:\n      - {type: loiter, seconds: 60}\n",
+        "cameras[0].rules[0].type",
+        5,
+        "expected one of 'count_above', 'line_crossing', 'loitering', 'object_in_zone', "
+        "'ppe_missing'; got 'loiter'",
+    ),
+    (
+        "misspelt rule key",
+        "cameras:\n"
+        + GOOD_CAMERA
+        + "    rules:\n      - {type: loitering, seconds: 60, cooldwn: 5}\n",
+        "cameras[0].rules[0].cooldwn",
+        5,
+        "did you mean 'cooldown'? Expected one of: name, enabled, zone, labels, min_score, "
+        "cooldown, type, seconds",
+    ),
+    (
         "duplicate zone name",
         "cameras:\n"
         + GOOD_CAMERA

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 import pytest
 from numpy.typing import NDArray
 from pydantic import TypeAdapter, ValidationError
 
-from atalaia.config.detectors import DetectorConfig, OnnxDetectorConfig, ScrfdDetectorConfig
+from atalaia.config.detectors import (
+    DETECTOR_PLUGINS,
+    DetectorBase,
+    DetectorConfig,
+    OnnxDetectorConfig,
+    ScrfdDetectorConfig,
+)
 from atalaia.detect import (
     Detections,
     DetectorConfigError,
@@ -90,10 +97,14 @@ def test_detector_config_is_a_union_on_type() -> None:
         adapter.validate_python({"type": "onnx", "input_size": 500})
 
 
+class EchoConfig(DetectorBase):
+    type: Literal["echo"]
+
+
 class EchoDetector:
     """A plugin registered from outside the package: returns no detections."""
 
-    def __init__(self, config: OnnxDetectorConfig) -> None:
+    def __init__(self, config: EchoConfig) -> None:
         self.config = config
 
     @property
@@ -111,20 +122,23 @@ class EchoDetector:
         return None
 
 
-def test_registry_builds_registered_plugins(monkeypatch: pytest.MonkeyPatch) -> None:
-    from atalaia.detect import registry
-
-    monkeypatch.setattr(registry, "_factories", dict(registry._factories))  # undone after
-    register_detector("echo")(EchoDetector)
-    config = OnnxDetectorConfig.model_construct(type="echo")  # type: ignore[arg-type]
-    detector = build_detector(config)  # type: ignore[arg-type]
-    assert isinstance(detector, EchoDetector) and isinstance(detector, Detector)
+def test_registry_builds_registered_plugins() -> None:
+    register_detector(EchoConfig)(EchoDetector)
+    try:
+        config = TypeAdapter(DetectorConfig).validate_python({"type": "echo"})
+        assert isinstance(config, EchoConfig)
+        detector = build_detector(config)
+        assert isinstance(detector, EchoDetector) and isinstance(detector, Detector)
+    finally:
+        DETECTOR_PLUGINS.unregister("echo")
+    with pytest.raises(ValidationError, match="does not match any of the expected tags"):
+        TypeAdapter(DetectorConfig).validate_python({"type": "echo"})
 
 
 def test_unknown_type_lists_known_ones() -> None:
     config = OnnxDetectorConfig.model_construct(type="tflite")  # type: ignore[arg-type]
     with pytest.raises(DetectorConfigError, match=r"unknown detector type 'tflite' .*onnx, scrfd"):
-        build_detector(config)  # type: ignore[arg-type]
+        build_detector(config)
 
 
 def test_io_binding_path_gives_the_same_detections(

@@ -10,9 +10,11 @@ import pytest
 from atalaia.events.service import OutboxService
 from atalaia.sinks.alert_counts import AlertCount
 from atalaia.sinks.base import DeliveryError, SinkContext
-from atalaia.sinks.database import DatabaseSink
+from atalaia.sinks.database import DatabaseSink, DatabaseSinkConfig
 from atalaia.storage.db import Database
 from tests.events.support import end_event, new_event, record
+
+CONFIG = DatabaseSinkConfig(type="database")
 
 
 async def test_confirms_rows_and_keeps_active_alerts_idempotently(
@@ -22,7 +24,7 @@ async def test_confirms_rows_and_keeps_active_alerts_idempotently(
     b = new_event("gate", label="car", rule="parking")
     c = new_event("yard")
     record(db, [a, b, c], ["database"])
-    sink = DatabaseSink("database", SinkContext(db, tmp_path))
+    sink = DatabaseSink(CONFIG, "database", SinkContext(db, tmp_path))
     for event in (a, a, b, c):  # `a` twice: at-least-once must not count it twice
         await sink.deliver(event)
     assert sink.active_counts() == {
@@ -36,7 +38,7 @@ async def test_confirms_rows_and_keeps_active_alerts_idempotently(
     assert ("gate", "person", "intrusion") not in sink.active_counts()
     assert sink.health()["active_by_camera"] == {"gate": {"car": 1}, "yard": {"person": 1}}
     # A restarted sink starts from the database's active alerts.
-    fresh = DatabaseSink("database", SinkContext(db, tmp_path))
+    fresh = DatabaseSink(CONFIG, "database", SinkContext(db, tmp_path))
     await fresh.start()
     assert fresh.active_counts() == sink.active_counts()
 
@@ -44,7 +46,7 @@ async def test_confirms_rows_and_keeps_active_alerts_idempotently(
 async def test_an_alert_missing_from_the_database_is_not_confirmed(
     sqlite_db: Database, tmp_path: Path
 ) -> None:
-    sink = DatabaseSink("database", SinkContext(sqlite_db, tmp_path))
+    sink = DatabaseSink(CONFIG, "database", SinkContext(sqlite_db, tmp_path))
     with pytest.raises(DeliveryError, match="not in the database"):
         await sink.deliver(new_event())
 

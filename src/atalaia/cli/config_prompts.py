@@ -29,7 +29,7 @@ from pathlib import Path
 
 from atalaia.config import AtalaiaConfig
 from atalaia.config.cameras import CameraConfig, PpeMissingRule
-from atalaia.config.detectors import DetectorConfig, OnnxDetectorConfig
+from atalaia.config.detectors import DetectionFilterConfig, DetectorConfig, OnnxDetectorConfig
 from atalaia.detect.errors import DetectorError
 from atalaia.detect.labels import class_ids_by_name, normalize_class_name
 from atalaia.detect.ppe import PpePrompts, PromptMatch, load_prompts, match_prompts_in
@@ -106,14 +106,16 @@ def _model_classes(name: str, config: DetectorConfig) -> ModelClasses | str:
     except DetectorError as exc:
         return str(exc)
     if classes is None:
+        model = getattr(config, "model", None)  # only ONNX models can lack names
         return (
-            f"model {config.model} of detector {name!r} carries no class names; give it a "
+            f"model {model} of detector {name!r} carries no class names; give it a "
             f"labels file (detectors.{name}.labels) so prompts can be matched"
         )
     kept = set(range(len(classes)))
-    if config.filters.classes is not None:
+    filters = getattr(config, "filters", None)  # a plugin's config may have no filters
+    if isinstance(filters, DetectionFilterConfig) and filters.classes is not None:
         ids = class_ids_by_name(classes)
-        kept = {i for n in config.filters.classes for i in ids.get(normalize_class_name(n), [])}
+        kept = {i for n in filters.classes for i in ids.get(normalize_class_name(n), [])}
     return ModelClasses(name, classes, frozenset(kept))
 
 

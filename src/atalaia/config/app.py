@@ -10,12 +10,12 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from atalaia.config.base import StrictModel
 from atalaia.config.cameras import CameraConfig, demo_camera
 from atalaia.config.cluster import ClusterConfig
-from atalaia.config.detectors import DetectorConfig, OnnxDetectorConfig
+from atalaia.config.detectors import DetectorConfig, default_detectors
 from atalaia.config.media import MediaConfig
 from atalaia.config.monitors import MonitorsConfig
 from atalaia.config.realtime import RealtimeConfig
 from atalaia.config.roi_merge import RoiSource, as_source_list
-from atalaia.config.sinks import DatabaseSink, OutboxConfig, SinkConfig
+from atalaia.config.sinks import OutboxConfig, SinkConfig, database_sink
 from atalaia.redact_config import config_secrets
 
 
@@ -153,9 +153,9 @@ class AtalaiaConfig(StrictModel):
         description="ROI files whose polygons become zones of the cameras (merged when the "
         "file is loaded, before rules are checked); a file name, a mapping or a list",
     )
-    detectors: dict[str, DetectorConfig] = {"default": OnnxDetectorConfig()}
+    detectors: dict[str, DetectorConfig] = Field(default_factory=default_detectors)
     cameras: list[CameraConfig] = Field(default_factory=lambda: [demo_camera()])
-    sinks: list[SinkConfig] = [DatabaseSink(type="database")]
+    sinks: list[SinkConfig] = Field(default_factory=lambda: [database_sink()])
     outbox: OutboxConfig = OutboxConfig()
     cluster: ClusterConfig = Field(default_factory=ClusterConfig)
 
@@ -219,7 +219,7 @@ class AtalaiaConfig(StrictModel):
             )
         if not any(s.type == "database" for s in self.sinks):
             # Alerts always land in the database: the API and the outbox are built on it.
-            self.sinks.insert(0, DatabaseSink(type="database"))
+            self.sinks.insert(0, database_sink())
         return self
 
     @staticmethod

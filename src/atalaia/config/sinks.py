@@ -1,13 +1,33 @@
 """Where alerts are delivered. Each sink is a plugin chosen by its `type`; every delivery goes
-through the durable outbox, so the retry settings live here, next to the sink they govern."""
+through the durable outbox, so the retry settings live here, next to the sink they govern.
+
+A sink plugin is one module holding its config model (a `SinkBase` with `type: Literal[...]`)
+and its implementation, registered together in `SINK_PLUGINS` (`atalaia.plugins`). The
+`sinks:` list accepts any registered type: the built-ins, imported when a configuration first
+names them, and whatever a deployment registered with `atalaia.sinks.register_sink_type`
+before loading its configuration. The built-in config models are still importable from here
+under their old names (`MqttSink`, `WebhookSink`...), loaded on first use.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import importlib
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AfterValidator, Field, SecretStr, field_validator
+from pydantic import AfterValidator, Field
 
 from atalaia.config.base import StrictModel
+from atalaia.plugins import PluginRegistry
+
+if TYPE_CHECKING:
+    from atalaia.sinks.amqp import AmqpSinkConfig as AmqpSink
+    from atalaia.sinks.base import SinkFactory
+    from atalaia.sinks.database import DatabaseSinkConfig as DatabaseSink
+    from atalaia.sinks.findface import FINDFACE_FIELDS
+    from atalaia.sinks.findface import FindfaceSinkConfig as FindfaceSink
+    from atalaia.sinks.frigate import FrigateSinkConfig as FrigateSink
+    from atalaia.sinks.mqtt import MqttSinkConfig as MqttSink
+    from atalaia.sinks.webhook import WebhookSinkConfig as WebhookSink
 
 
 def _http_url(url: str) -> str:
@@ -19,12 +39,12 @@ def _http_url(url: str) -> str:
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
 # What a routing key or sub-label template may name.
 ROUTING_KEY_FIELDS = ("camera", "label", "type", "rule", "rule_type", "zone")
-FINDFACE_FIELDS = ("fullframe", "token", "camera", "mf_selector", "timestamp")
 
 
 class SinkBase(StrictModel):
     """Delivery policy shared by all sinks: retried with capped exponential backoff, then dead."""
 
+    type: str = Field(description="which sink plugin; each narrows this to its own name")
     name: str | None = Field(None, description="unique sink name; defaults to the type")
     enabled: bool = True
     max_attempts: int = Field(20, ge=1, le=10000)
@@ -33,121 +53,45 @@ class SinkBase(StrictModel):
     timeout: float = Field(10.0, gt=0, le=300)
 
 
-class DatabaseSink(SinkBase):
-    """Always on: the alerts already are rows; this sink confirms them and answers counts."""
+SINK_PLUGINS: PluginRegistry[SinkBase, SinkFactory] = PluginRegistry(
+    "sink",
+    SinkBase,
+    # Imported when a configuration first names them, so that e.g. a service without
+    # RabbitMQ never imports aio-pika.
+    builtins={
+        "database": "atalaia.sinks.database",
+        "mqtt": "atalaia.sinks.mqtt",
+        "amqp": "atalaia.sinks.amqp",
+        "frigate": "atalaia.sinks.frigate",
+        "findface": "atalaia.sinks.findface",
+        "webhook": "atalaia.sinks.webhook",
+    },
+)
 
-    type: Literal["database"]
-
-
-class MqttSink(SinkBase):
-    type: Literal["mqtt"]
-    host: str = "127.0.0.1"
-    port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
-    password: SecretStr | None = None
-    tls: bool = False
-    client_id: str | None = None
-    prefix: str = "atalaia"
-    qos: Literal[0, 1, 2] = 1
-    keepalive: int = Field(30, ge=5, le=3600)
-    discovery: bool = True
-    discovery_prefix: str = "homeassistant"
-    snapshots: bool = True
-
-    @field_validator("prefix", "discovery_prefix")
-    @classmethod
-    def _topic_prefix(cls, prefix: str) -> str:
-        prefix = prefix.strip("/")
-        if not prefix or any(c in prefix for c in "+#"):
-            raise ValueError("expected a non-empty MQTT topic prefix without wildcards")
-        return prefix
+SinkConfig = Annotated[SinkBase, SINK_PLUGINS.union()]
+"""Any registered sink's config, chosen by `type` when validated."""
 
 
-class AmqpSink(SinkBase):
-    type: Literal["amqp"]
-    url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
-    exchange: str = "atalaia"
-    routing_key: str = Field(
-        "{camera}.{label}.{type}",
-        description="template; fields: camera, label, type, rule, rule_type, zone",
-    )
-    mandatory: bool = Field(
-        False, description="fail (and retry) while no queue is bound for the routing key"
-    )
-
-    @field_validator("routing_key")
-    @classmethod
-    def _known_fields(cls, template: str) -> str:
-        sample = dict.fromkeys(ROUTING_KEY_FIELDS, "x")
-        try:
-            template.format(**sample)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"unknown or malformed field in routing key template ({exc}); "
-                f"expected any of: {', '.join(ROUTING_KEY_FIELDS)}"
-            ) from None
-        return template
+def database_sink() -> SinkBase:
+    """The database sink's config with its defaults: every configuration has one."""
+    return SINK_PLUGINS.config_model("database")(type="database")
 
 
-class FrigateSink(SinkBase):
-    type: Literal["frigate"]
-    base_url: HttpUrl = "http://127.0.0.1:5000"
-    username: str | None = None
-    password: SecretStr | None = None
-    bearer_token: SecretStr | None = None
-    include_recording: bool = True
-    duration: int | None = Field(
-        None, ge=1, le=86400, description="unset: the Frigate event ends when our alert ends"
-    )
-    sub_label: str | None = Field(
-        "{rule}", description="template; fields: camera, label, type, rule, rule_type, zone"
-    )
-    cameras: dict[str, str] = Field(
-        {}, description="our camera id -> Frigate's camera name, where they differ"
-    )
-
-
-class FindfaceSink(SinkBase):
-    type: Literal["findface"]
-    base_url: HttpUrl
-    token: SecretStr
-    camera: str = Field(description="FindFace camera id; `{camera}` is replaced by ours")
-    mf_selector: Literal["biggest", "all"] = "biggest"
-    fields: dict[str, str] = {
-        "fullframe": "fullframe",
-        "token": "token",
-        "camera": "camera",
-        "mf_selector": "mf_selector",
-        "timestamp": "timestamp",
-    }
-    max_connections: int = Field(10, ge=1, le=1000)
-    labels: list[str] | None = Field(
-        None, description="labels whose alerts are sent; unset: every alert with a snapshot"
-    )
-
-    @field_validator("fields")
-    @classmethod
-    def _all_fields_named(cls, fields: dict[str, str]) -> dict[str, str]:
-        unknown = set(fields) - set(FINDFACE_FIELDS)
-        if unknown:
-            raise ValueError(
-                f"unknown FindFace field(s) {sorted(unknown)}; "
-                f"expected any of: {', '.join(FINDFACE_FIELDS)}"
-            )
-        return {**dict(zip(FINDFACE_FIELDS, FINDFACE_FIELDS, strict=True)), **fields}
-
-
-class WebhookSink(SinkBase):
-    type: Literal["webhook"]
-    url: HttpUrl
-    secret: SecretStr | None = None
-    signature_header: str = "X-Atalaia-Signature"
-    timestamp_header: str = "X-Atalaia-Timestamp"
-
-
-SinkConfig = Annotated[
-    DatabaseSink | MqttSink | AmqpSink | FrigateSink | FindfaceSink | WebhookSink,
-    Field(discriminator="type"),
+__all__ = [
+    "FINDFACE_FIELDS",
+    "ROUTING_KEY_FIELDS",
+    "SINK_PLUGINS",
+    "AmqpSink",
+    "DatabaseSink",
+    "FindfaceSink",
+    "FrigateSink",
+    "HttpUrl",
+    "MqttSink",
+    "OutboxConfig",
+    "SinkBase",
+    "SinkConfig",
+    "WebhookSink",
+    "database_sink",
 ]
 
 
@@ -169,3 +113,24 @@ class OutboxConfig(StrictModel):
     probe_interval: float = Field(
         2.0, gt=0, le=300, description="while deliveries back off, how often the sink is probed (s)"
     )
+
+
+# Names other modules import from here, now defined by the sink plugins themselves.
+_MOVED = {
+    "DatabaseSink": ("atalaia.sinks.database", "DatabaseSinkConfig"),
+    "MqttSink": ("atalaia.sinks.mqtt", "MqttSinkConfig"),
+    "AmqpSink": ("atalaia.sinks.amqp", "AmqpSinkConfig"),
+    "FrigateSink": ("atalaia.sinks.frigate", "FrigateSinkConfig"),
+    "FindfaceSink": ("atalaia.sinks.findface", "FindfaceSinkConfig"),
+    "FINDFACE_FIELDS": ("atalaia.sinks.findface", "FINDFACE_FIELDS"),
+    "WebhookSink": ("atalaia.sinks.webhook", "WebhookSinkConfig"),
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load a moved name from its plugin module on first use (PEP 562), so importing the
+    configuration does not import every sink's client library."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attribute = _MOVED[name]
+    return getattr(importlib.import_module(module), attribute)

@@ -11,6 +11,7 @@ solo session instead, which uses every core in one call (see `atalaia.detect.run
 from __future__ import annotations
 
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
@@ -21,6 +22,7 @@ from atalaia.detect.detections import Detections
 from atalaia.detect.errors import DetectorError
 from atalaia.detect.frames import validate_frames
 from atalaia.detect.letterbox import InputTensor, Letterbox, PixelTransform, letterbox_into
+from atalaia.detect.protocol import DetectorInfo
 from atalaia.detect.runtime import ModelSessions
 from atalaia.detect.session import OnnxModel
 
@@ -103,6 +105,51 @@ class BatchEngine:
             outputs = model.run(batch)
             out.extend(self._decode_frame(outputs, i, box) for i, box in enumerate(placed))
         return out
+
+
+class EngineDetector(ABC):
+    """What every detector plugin on ONNX Runtime shares once its model is open: batches run
+    through a `BatchEngine`, each frame decoded by the plugin's `_decode_frame`.
+
+    A plugin opens its sessions, reads what it needs from the model, then calls this
+    constructor last: from then on the detector can take frames.
+    """
+
+    def __init__(
+        self,
+        sessions: ModelSessions,
+        input_hw: tuple[int, int],
+        pixels: PixelTransform,
+        batch_max: int,
+        class_names: tuple[str, ...],
+        describe: tuple[str, str],
+    ) -> None:
+        """`describe`: the (plugin type, model format) shown in the detector's `info`."""
+        self._sessions = sessions
+        self._input_hw = input_hw
+        self._class_names = class_names
+        self._engine = BatchEngine(sessions, input_hw, pixels, self._decode_frame, batch_max)
+        self._info = sessions.describe(*describe, input_hw, class_names)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self._class_names
+
+    @property
+    def info(self) -> DetectorInfo:
+        return self._info
+
+    def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
+        return self._engine.detect(frames)
+
+    def close(self) -> None:
+        self._engine.close()
+
+    @abstractmethod
+    def _decode_frame(
+        self, outputs: list[NDArray[np.float32]], index: int, letterbox: Letterbox
+    ) -> Detections:
+        """The detections of frame `index` of one model call, in the frame's pixels."""
 
 
 def _split(frames: list[NDArray[np.uint8]], parts: int) -> list[list[NDArray[np.uint8]]]:

@@ -9,12 +9,13 @@ head format is recognised from.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from atalaia.config.detectors import OnnxDetectorConfig
+from atalaia.config.detectors import OnnxModelSettings
 from atalaia.detect.builtin import default_object_model
 from atalaia.detect.decode import (
     Candidates,
@@ -24,20 +25,32 @@ from atalaia.detect.decode import (
     finish_frame,
 )
 from atalaia.detect.detections import Detections
-from atalaia.detect.engine import BatchEngine
+from atalaia.detect.engine import EngineDetector
 from atalaia.detect.filters import DetectionFilter
 from atalaia.detect.formats import OutputLayout, infer_layout
 from atalaia.detect.labels import load_labels, names_from_metadata
 from atalaia.detect.letterbox import ULTRALYTICS_PIXELS, Letterbox
-from atalaia.detect.protocol import DetectorInfo
 from atalaia.detect.registry import register_detector
 from atalaia.detect.runtime import input_size, open_sessions
 
 log = logging.getLogger(__name__)
 
 
-@register_detector("onnx")
-class OnnxDetector:
+class OnnxDetectorConfig(OnnxModelSettings):
+    """An object detector run by ONNX Runtime; with no `model`, the built-in YOLO11n.
+
+    YOLOv8/YOLO11, YOLOv5 and RT-DETR exports are recognised from their outputs, or declared
+    with `model_format`. Class names come from `labels` (text, YAML or JSON) or else from the
+    model's metadata. The built-in YOLO11n weights are AGPL-3.0 (docs/models.md).
+    """
+
+    type: Literal["onnx"] = "onnx"
+    labels: Path | None = None
+    model_format: Literal["auto", "yolov8", "yolov5", "rtdetr"] = "auto"
+
+
+@register_detector(OnnxDetectorConfig)
+class OnnxDetector(EngineDetector):
     """Object detector for single-head ONNX exports (see `atalaia.detect.formats`)."""
 
     def __init__(self, config: OnnxDetectorConfig) -> None:
@@ -46,17 +59,17 @@ class OnnxDetector:
         if model_path is None:
             builtin = default_object_model()
             model_path, labels_path = builtin.model, labels_path or builtin.labels
-        self._sessions = open_sessions(model_path, config)
-        model = self._sessions.main
-        self._input_hw = input_size(model, config.input_size)
+        sessions = open_sessions(model_path, config)
+        model = sessions.main
+        input_hw = input_size(model, config.input_size)
         names = load_labels(labels_path) if labels_path else names_from_metadata(model.metadata)
-        shapes = self._sessions.warm_up(self._input_hw)
+        shapes = sessions.warm_up(input_hw)
         self._layout = infer_layout(
             shapes,
             model.output_names,
             config.model_format,
             len(names) if names else None,
-            self._input_hw,
+            input_hw,
             str(model_path),
         )
         if names is None:
@@ -67,26 +80,15 @@ class OnnxDetector:
                 self._layout.num_classes - 1,
             )
             names = tuple(f"class_{i}" for i in range(self._layout.num_classes))
-        self._class_names = names
         self._filter = DetectionFilter.from_config(config.filters, names)
-        self._engine = BatchEngine(
-            self._sessions, self._input_hw, ULTRALYTICS_PIXELS, self._decode_frame, config.batch_max
+        super().__init__(
+            sessions,
+            input_hw,
+            ULTRALYTICS_PIXELS,
+            config.batch_max,
+            names,
+            ("onnx", self._layout.format),
         )
-        self._info = self._sessions.describe("onnx", self._layout.format, self._input_hw, names)
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return self._class_names
-
-    @property
-    def info(self) -> DetectorInfo:
-        return self._info
-
-    def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
-        return self._engine.detect(frames)
-
-    def close(self) -> None:
-        self._engine.close()
 
     def _decode_frame(
         self, outputs: list[NDArray[np.float32]], index: int, letterbox: Letterbox

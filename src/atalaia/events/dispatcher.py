@@ -35,6 +35,7 @@ import time
 from collections.abc import Coroutine
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from typing import Any, TypeVar
 
 from sqlalchemy import func, select, update
@@ -66,6 +67,13 @@ T = TypeVar("T")
 # A delivery may take several network calls (MQTT: event, count, snapshot), each bounded by the
 # sink's `timeout`; the whole of it is bounded by this many timeouts.
 CALLS_PER_DELIVERY = 3
+
+
+class DispatcherState(StrEnum):
+    """Whether the delivery loop runs; the value is what status pages show."""
+
+    STOPPED = "stopped"
+    RUNNING = "running"
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +193,7 @@ class OutboxDispatcher:
                 interval=self.settings.probe_interval,
                 timeout=self.deliver_timeout,
             )
-        self.state = "stopped"
+        self.state = DispatcherState.STOPPED
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -203,7 +211,7 @@ class OutboxDispatcher:
             await asyncio.wait_for(self._tagged(self.sink.start()), self.deliver_timeout)
         except Exception as exc:
             self._note_error(f"start: {describe_error(exc, self._secrets)}")
-        self.state = "running"
+        self.state = DispatcherState.RUNNING
         self._task = self._tagged(self._run(), name=f"outbox:{self.name}")
         if self.recovery is not None:
             self._probe_task = self._tagged(self.recovery.run(), name=f"outbox-probe:{self.name}")
@@ -251,7 +259,7 @@ class OutboxDispatcher:
                 describe_error(exc, self._secrets),
                 extra={"camera_id": self.log_tag},
             )
-        self.state = "stopped"
+        self.state = DispatcherState.STOPPED
 
     def wake(self) -> None:
         """Look for due deliveries now. Cheap and safe from any thread (the supervisor's
@@ -447,7 +455,7 @@ class OutboxDispatcher:
 
     @property
     def healthy(self) -> bool:
-        return self.state == "running" and not self._failing
+        return self.state is DispatcherState.RUNNING and not self._failing
 
     def status(self) -> dict[str, Any]:
         """Secret-free state for `/background/status` and metrics."""
@@ -457,7 +465,7 @@ class OutboxDispatcher:
             health = {"error": describe_error(exc, self._secrets)}
         return {
             "type": self.type,
-            "state": self.state,
+            "state": self.state.value,
             "healthy": self.healthy,
             "in_flight": len(self._in_flight),
             **self.stats.as_dict(),

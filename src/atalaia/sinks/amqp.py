@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
+from pydantic import Field, SecretStr, field_validator
 
-from atalaia.config.sinks import AmqpSink as AmqpSinkConfig
+from atalaia.config.sinks import ROUTING_KEY_FIELDS, SinkBase
 from atalaia.events.types import AlertEvent
 from atalaia.redact import mask_url
 from atalaia.sinks.base import DeliveryError, SinkContext
@@ -29,6 +30,33 @@ from atalaia.sinks.templates import render
 log = logging.getLogger(__name__)
 
 
+class AmqpSinkConfig(SinkBase):
+    type: Literal["amqp"]
+    url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    exchange: str = "atalaia"
+    routing_key: str = Field(
+        "{camera}.{label}.{type}",
+        description="template; fields: camera, label, type, rule, rule_type, zone",
+    )
+    mandatory: bool = Field(
+        False, description="fail (and retry) while no queue is bound for the routing key"
+    )
+
+    @field_validator("routing_key")
+    @classmethod
+    def _known_fields(cls, template: str) -> str:
+        sample = dict.fromkeys(ROUTING_KEY_FIELDS, "x")
+        try:
+            template.format(**sample)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"unknown or malformed field in routing key template ({exc}); "
+                f"expected any of: {', '.join(ROUTING_KEY_FIELDS)}"
+            ) from None
+        return template
+
+
+@register_sink_type(AmqpSinkConfig)
 class AmqpSink:
     """Publishes alert events to one exchange of one AMQP broker."""
 
@@ -149,8 +177,3 @@ class AmqpSink:
             "connects": self._connects,
             "last_error": self._last_error,
         }
-
-
-@register_sink_type("amqp")
-def _build(config: AmqpSinkConfig, name: str, context: SinkContext) -> AmqpSink:
-    return AmqpSink(config, name, context)

@@ -8,13 +8,17 @@ to its destination.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from atalaia.events.types import AlertEvent
-from atalaia.storage.db import Database
+
+if TYPE_CHECKING:
+    # Only a type here: a sink module is imported to validate configuration (its config model
+    # lives there), which must not cost SQLAlchemy's import.
+    from atalaia.storage.db import Database
 
 
 class DeliveryError(RuntimeError):
@@ -69,6 +73,11 @@ class Sink(Protocol):
 
     def health(self) -> dict[str, Any]:
         """A small, secret-free view for status pages: at least `{"connected": bool}`."""
+
+
+SinkFactory = Callable[[Any, str, SinkContext], Sink]
+"""What a sink plugin registers: `(its config, its unique name, context) -> Sink`; usually the
+sink class itself."""
 
 
 @runtime_checkable

@@ -10,24 +10,30 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import select
-
-from atalaia.config.sinks import DatabaseSink as DatabaseSinkConfig
+from atalaia.config.sinks import SinkBase
 from atalaia.events.types import AlertEvent
-from atalaia.sinks.alert_counts import active_alerts
 from atalaia.sinks.base import DeliveryError, SinkContext
 from atalaia.sinks.registry import register_sink_type
-from atalaia.storage.models import Alert
 
 CountKey = tuple[str, str, str]  # camera, label, rule
 
 
-class DatabaseSink:
-    """Confirms each alert is stored and keeps the active alerts per camera, label and rule."""
+class DatabaseSinkConfig(SinkBase):
+    """Always on: the alerts already are rows; this sink confirms them and answers counts."""
 
-    def __init__(self, name: str, context: SinkContext) -> None:
+    type: Literal["database"]
+
+
+@register_sink_type(DatabaseSinkConfig)
+class DatabaseSink:
+    """Confirms each alert is stored and keeps the active alerts per camera, label and rule.
+
+    Its queries (SQLAlchemy) are imported where used: every configuration loads this module
+    for its config model, and `atalaia config check` should not pay for the ORM."""
+
+    def __init__(self, config: DatabaseSinkConfig, name: str, context: SinkContext) -> None:
         self.name = name
         self._database = context.database
         self._active: dict[CountKey, set[str]] = defaultdict(set)
@@ -47,10 +53,16 @@ class DatabaseSink:
         self._started = True
 
     def _load_active(self) -> list[tuple[str, str, str, str]]:
+        from atalaia.sinks.alert_counts import active_alerts
+
         with self._database.session() as session:
             return active_alerts(session)
 
     def _alert_exists(self, alert_id: str) -> bool:
+        from sqlalchemy import select
+
+        from atalaia.storage.models import Alert
+
         with self._database.engine.connect() as connection:
             found = connection.execute(select(Alert.id).where(Alert.id == alert_id)).first()
         return found is not None
@@ -89,8 +101,3 @@ def _by_camera(counts: dict[CountKey, int]) -> dict[str, dict[str, int]]:
     for (camera, label, _rule), n in counts.items():
         out[camera][label] = out[camera].get(label, 0) + n
     return dict(out)
-
-
-@register_sink_type("database")
-def _build(config: DatabaseSinkConfig, name: str, context: SinkContext) -> DatabaseSink:
-    return DatabaseSink(name, context)

@@ -14,33 +14,59 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import httpx
+from pydantic import Field, SecretStr, field_validator
 
-from atalaia.config.sinks import FindfaceSink as FindfaceSinkConfig
+from atalaia.config.sinks import HttpUrl, SinkBase
 from atalaia.events.types import AlertEvent
-from atalaia.redact import mask_url
-from atalaia.sinks.base import DeliveryError, SinkContext
-from atalaia.sinks.http import check_response, pooled_client, transport_error
-from atalaia.sinks.masking import describe_error, secret_values
+from atalaia.sinks.base import SinkContext
+from atalaia.sinks.http import HttpSink, pooled_client
 from atalaia.sinks.registry import register_sink_type
 from atalaia.sinks.snapshots import read_jpeg
 
 ADD_FACE_EVENT = "/events/faces/add/"
+FINDFACE_FIELDS = ("fullframe", "token", "camera", "mf_selector", "timestamp")
 
 
-class FindfaceSink:
+class FindfaceSinkConfig(SinkBase):
+    type: Literal["findface"]
+    base_url: HttpUrl
+    token: SecretStr
+    camera: str = Field(description="FindFace camera id; `{camera}` is replaced by ours")
+    mf_selector: Literal["biggest", "all"] = "biggest"
+    fields: dict[str, str] = {
+        "fullframe": "fullframe",
+        "token": "token",
+        "camera": "camera",
+        "mf_selector": "mf_selector",
+        "timestamp": "timestamp",
+    }
+    max_connections: int = Field(10, ge=1, le=1000)
+    labels: list[str] | None = Field(
+        None, description="labels whose alerts are sent; unset: every alert with a snapshot"
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _all_fields_named(cls, fields: dict[str, str]) -> dict[str, str]:
+        unknown = set(fields) - set(FINDFACE_FIELDS)
+        if unknown:
+            raise ValueError(
+                f"unknown FindFace field(s) {sorted(unknown)}; "
+                f"expected any of: {', '.join(FINDFACE_FIELDS)}"
+            )
+        return {**dict(zip(FINDFACE_FIELDS, FINDFACE_FIELDS, strict=True)), **fields}
+
+
+@register_sink_type(FindfaceSinkConfig)
+class FindfaceSink(HttpSink[FindfaceSinkConfig]):
     """Sends alert snapshots to one FindFace Multi server."""
 
     def __init__(self, config: FindfaceSinkConfig, name: str, context: SinkContext) -> None:
-        self.name = name
-        self.config = config
+        super().__init__(config, name, config.base_url)
         self._context = context
-        self._secrets = secret_values(config)
-        self._client: httpx.AsyncClient | None = None
-        self._last_error: str | None = None
-        self._ok = True
         self.sent = 0
         self.skipped = 0
 
@@ -48,14 +74,8 @@ class FindfaceSink:
     def url(self) -> str:
         return self.config.base_url + ADD_FACE_EVENT
 
-    async def start(self) -> None:
-        if self._client is None:
-            self._client = pooled_client(self.config.timeout, self.config.max_connections)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+    def new_client(self) -> httpx.AsyncClient:
+        return pooled_client(self.config.timeout, self.config.max_connections)
 
     def wants(self, event: AlertEvent) -> bool:
         """True for events that carry a picture FindFace has not seen yet."""
@@ -82,41 +102,14 @@ class FindfaceSink:
         if not self.wants(event):
             self.skipped += 1
             return
-        assert event.after.snapshot_path is not None
-        try:
-            jpeg = await asyncio.to_thread(
-                read_jpeg, self._context.resolve(event.after.snapshot_path)
-            )
-            await self._post(event, jpeg)
-        except DeliveryError as exc:
-            self._ok = False
-            self._last_error = describe_error(exc, self._secrets)
-            raise
-        self._ok = True
-        self._last_error = None
+        await super().deliver(event)
         self.sent += 1
 
-    async def _post(self, event: AlertEvent, jpeg: bytes) -> None:
-        if self._client is None:
-            await self.start()
-        assert self._client is not None
+    async def send(self, event: AlertEvent) -> None:
+        assert event.after.snapshot_path is not None
+        jpeg = await asyncio.to_thread(read_jpeg, self._context.resolve(event.after.snapshot_path))
         files = {self.config.fields["fullframe"]: (f"{event.id}.jpg", jpeg, "image/jpeg")}
-        try:
-            response = await self._client.post(self.url, data=self.form(event), files=files)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, "FindFace POST") from None
-        check_response(response, "FindFace POST")
+        await self.request("POST", self.url, "FindFace POST", data=self.form(event), files=files)
 
-    def health(self) -> dict[str, Any]:
-        return {
-            "connected": self._ok,
-            "url": mask_url(self.config.base_url),
-            "sent": self.sent,
-            "skipped": self.skipped,
-            "last_error": self._last_error,
-        }
-
-
-@register_sink_type("findface")
-def _build(config: FindfaceSinkConfig, name: str, context: SinkContext) -> FindfaceSink:
-    return FindfaceSink(config, name, context)
+    def health_details(self) -> dict[str, Any]:
+        return {"sent": self.sent, "skipped": self.skipped}

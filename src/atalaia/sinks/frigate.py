@@ -14,68 +14,64 @@ from __future__ import annotations
 
 import asyncio
 import math
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import quote
 
 import httpx
+from pydantic import Field, SecretStr
 
-from atalaia.config.sinks import FrigateSink as FrigateSinkConfig
+from atalaia.config.sinks import HttpUrl, SinkBase
 from atalaia.events.types import AlertEvent
-from atalaia.redact import mask_url
 from atalaia.sinks.base import DeliveryError, SinkContext
-from atalaia.sinks.http import check_response, pooled_client, transport_error
-from atalaia.sinks.masking import describe_error, secret_values
-from atalaia.sinks.refs import load_ref, save_ref
+from atalaia.sinks.http import HttpSink, pooled_client
 from atalaia.sinks.registry import register_sink_type
 from atalaia.sinks.templates import render
 
 
-class FrigateSink:
+class FrigateSinkConfig(SinkBase):
+    type: Literal["frigate"]
+    base_url: HttpUrl = "http://127.0.0.1:5000"
+    username: str | None = None
+    password: SecretStr | None = None
+    bearer_token: SecretStr | None = None
+    include_recording: bool = True
+    duration: int | None = Field(
+        None, ge=1, le=86400, description="unset: the Frigate event ends when our alert ends"
+    )
+    sub_label: str | None = Field(
+        "{rule}", description="template; fields: camera, label, type, rule, rule_type, zone"
+    )
+    cameras: dict[str, str] = Field(
+        {}, description="our camera id -> Frigate's camera name, where they differ"
+    )
+
+
+@register_sink_type(FrigateSinkConfig)
+class FrigateSink(HttpSink[FrigateSinkConfig]):
     """Creates and ends Frigate events through Frigate's HTTP API."""
 
     def __init__(self, config: FrigateSinkConfig, name: str, context: SinkContext) -> None:
-        self.name = name
-        self.config = config
+        super().__init__(config, name, config.base_url)
         self._database = context.database
-        self._secrets = secret_values(config)
-        self._client: httpx.AsyncClient | None = None
-        self._last_error: str | None = None
-        self._ok = True
 
-    def _auth(self) -> tuple[httpx.Auth | None, dict[str, str]]:
+    def new_client(self) -> httpx.AsyncClient:
         c = self.config
         if c.bearer_token is not None:
-            return None, {"Authorization": f"Bearer {c.bearer_token.get_secret_value()}"}
+            bearer = {"Authorization": f"Bearer {c.bearer_token.get_secret_value()}"}
+            return pooled_client(c.timeout, headers=bearer)
         if c.username is not None:
             password = c.password.get_secret_value() if c.password else ""
-            return httpx.BasicAuth(c.username, password), {}
-        return None, {}
-
-    async def start(self) -> None:
-        if self._client is None:
-            auth, headers = self._auth()
-            self._client = pooled_client(self.config.timeout, auth=auth, headers=headers)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+            return pooled_client(c.timeout, auth=httpx.BasicAuth(c.username, password))
+        return pooled_client(c.timeout)
 
     def frigate_camera(self, camera: str) -> str:
         return self.config.cameras.get(camera, camera)
 
-    async def deliver(self, event: AlertEvent) -> None:
-        try:
-            if event.type == "new":
-                await self._create(event, self.config.duration)
-            elif event.type == "end" and self.config.duration is None:
-                await self._end(event)
-        except DeliveryError as exc:
-            self._ok = False
-            self._last_error = describe_error(exc, self._secrets)
-            raise
-        self._ok = True
-        self._last_error = None
+    async def send(self, event: AlertEvent) -> None:
+        if event.type == "new":
+            await self._create(event, self.config.duration)
+        elif event.type == "end" and self.config.duration is None:
+            await self._end(event)
 
     async def _create(self, event: AlertEvent, duration: int | None) -> str:
         """The Frigate id of the alert's event, creating the event unless it exists."""
@@ -116,33 +112,17 @@ class FrigateSink:
         await self._request("PUT", f"/api/events/{quote(frigate_id, safe='')}/end", body)
 
     async def _request(self, method: str, path: str, body: dict[str, Any]) -> httpx.Response:
-        if self._client is None:
-            await self.start()
-        assert self._client is not None
         what = f"Frigate {method} {path}"
-        try:
-            response = await self._client.request(method, self.config.base_url + path, json=body)
-        except httpx.HTTPError as exc:
-            raise transport_error(exc, what) from None
-        check_response(response, what)
-        return response
+        return await self.request(method, self.config.base_url + path, what, json=body)
 
     def _load(self, alert_id: str) -> str | None:
+        from atalaia.sinks.refs import load_ref  # SQLAlchemy: not at config-loading time
+
         with self._database.session() as session:
             return load_ref(session, self.name, alert_id)
 
     def _save(self, alert_id: str, frigate_id: str) -> None:
+        from atalaia.sinks.refs import save_ref
+
         with self._database.session() as session:
             save_ref(session, self.name, alert_id, frigate_id)
-
-    def health(self) -> dict[str, Any]:
-        return {
-            "connected": self._ok,
-            "url": mask_url(self.config.base_url),
-            "last_error": self._last_error,
-        }
-
-
-@register_sink_type("frigate")
-def _build(config: FrigateSinkConfig, name: str, context: SinkContext) -> FrigateSink:
-    return FrigateSink(config, name, context)

@@ -16,13 +16,13 @@ import json
 import logging
 import socket
 import ssl
-from typing import Any
+from typing import Any, Literal
 
 import aiomqtt
+from pydantic import Field, SecretStr, field_validator
 
-from atalaia.config.sinks import MqttSink as MqttSinkConfig
+from atalaia.config.sinks import SinkBase
 from atalaia.events.types import AlertEvent
-from atalaia.sinks.alert_counts import active_by_label
 from atalaia.sinks.base import DeliveryError, SinkContext
 from atalaia.sinks.masking import describe_error, secret_values
 from atalaia.sinks.mqtt_topics import MqttTopics
@@ -35,6 +35,31 @@ ONLINE = "online"
 OFFLINE = "offline"
 
 
+class MqttSinkConfig(SinkBase):
+    type: Literal["mqtt"]
+    host: str = "127.0.0.1"
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: SecretStr | None = None
+    tls: bool = False
+    client_id: str | None = None
+    prefix: str = "atalaia"
+    qos: Literal[0, 1, 2] = 1
+    keepalive: int = Field(30, ge=5, le=3600)
+    discovery: bool = True
+    discovery_prefix: str = "homeassistant"
+    snapshots: bool = True
+
+    @field_validator("prefix", "discovery_prefix")
+    @classmethod
+    def _topic_prefix(cls, prefix: str) -> str:
+        prefix = prefix.strip("/")
+        if not prefix or any(c in prefix for c in "+#"):
+            raise ValueError("expected a non-empty MQTT topic prefix without wildcards")
+        return prefix
+
+
+@register_sink_type(MqttSinkConfig)
 class MqttSink:
     """Publishes alert events to one MQTT broker."""
 
@@ -179,6 +204,9 @@ class MqttSink:
             )
 
     def _active_by_label(self, camera: str) -> dict[str, int]:
+        # SQLAlchemy, imported here: configuration loads this module for its config model.
+        from atalaia.sinks.alert_counts import active_by_label
+
         with self._context.database.session() as session:
             return active_by_label(session, camera)
 
@@ -226,8 +254,3 @@ async def _abandon(client: aiomqtt.Client) -> None:
         disconnected.exception()
     with contextlib.suppress(aiomqtt.MqttError, OSError, TimeoutError, RuntimeError):
         await asyncio.wait_for(client.__aexit__(None, None, None), 2.0)
-
-
-@register_sink_type("mqtt")
-def _build(config: MqttSinkConfig, name: str, context: SinkContext) -> MqttSink:
-    return MqttSink(config, name, context)

@@ -1,37 +1,40 @@
 """Sink plugins by `type`: the same string that discriminates the sink's config.
 
-The built-in sinks register themselves when this module is first used; a deployment can add
-its own type with `register_sink_type` before the service starts.
+Every sink, built-in or a deployment's own, is one module with its config model and its
+implementation, registered together:
+
+```python
+class KafkaSinkConfig(SinkBase):
+    type: Literal["kafka"]
+    brokers: list[str]
+
+@register_sink_type(KafkaSinkConfig)
+class KafkaSink:  # (config, name, context) -> a `Sink`
+    ...
+```
+
+Registered before the configuration is loaded, `type: kafka` is then accepted in `sinks:` and
+built by `build_sink` like any built-in. The registry itself is `SINK_PLUGINS`
+(`atalaia.config.sinks`), where the configuration looks types up.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
-from atalaia.config.sinks import SinkBase
-from atalaia.sinks.base import Sink, SinkContext
+from atalaia.config.sinks import SINK_PLUGINS, SinkBase
+from atalaia.sinks.base import Sink, SinkContext, SinkFactory
 
-SinkFactory = Callable[[Any, str, SinkContext], Sink]
-
-_FACTORIES: dict[str, SinkFactory] = {}
-# Imported lazily so that, e.g., a service without RabbitMQ never imports aio-pika.
-_BUILTIN_MODULES = {
-    "database": "atalaia.sinks.database",
-    "mqtt": "atalaia.sinks.mqtt",
-    "amqp": "atalaia.sinks.amqp",
-    "frigate": "atalaia.sinks.frigate",
-    "findface": "atalaia.sinks.findface",
-    "webhook": "atalaia.sinks.webhook",
-}
+F = TypeVar("F", bound=SinkFactory)
 
 
-def register_sink_type(type_name: str) -> Callable[[SinkFactory], SinkFactory]:
-    """Register a factory `(config, name, context) -> Sink` for sink configs of `type_name`."""
+def register_sink_type(config: type[SinkBase]) -> Callable[[F], F]:
+    """Decorator: make `type: <config's type>` in `sinks:` validate with `config` and build
+    its sink with the decorated factory `(config, name, context) -> Sink` (or class)."""
 
-    def register(factory: SinkFactory) -> SinkFactory:
-        _FACTORIES[type_name] = factory
+    def register(factory: F) -> F:
+        SINK_PLUGINS.register(config, factory)
         return factory
 
     return register
@@ -39,17 +42,9 @@ def register_sink_type(type_name: str) -> Callable[[SinkFactory], SinkFactory]:
 
 def sink_types() -> list[str]:
     """Every type a config may name: the built-ins and any registered since."""
-    return sorted({*_BUILTIN_MODULES, *_FACTORIES})
+    return SINK_PLUGINS.types()
 
 
 def build_sink(config: SinkBase, name: str, context: SinkContext) -> Sink:
     """The sink for one entry of `sinks:`; `name` is its unique name in the configuration."""
-    type_name: str = getattr(config, "type", "")
-    if type_name not in _FACTORIES and type_name in _BUILTIN_MODULES:
-        importlib.import_module(_BUILTIN_MODULES[type_name])
-    factory = _FACTORIES.get(type_name)
-    if factory is None:
-        raise ValueError(
-            f"unknown sink type {type_name!r}; expected one of: {', '.join(sink_types())}"
-        )
-    return factory(config, name, context)
+    return SINK_PLUGINS.implementation(config.type)(config, name, context)

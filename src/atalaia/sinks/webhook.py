@@ -22,19 +22,25 @@ import hashlib
 import hmac
 import json
 import time
-from typing import Any
+from typing import Any, Literal
 
-import httpx
+from pydantic import SecretStr
 
-from atalaia.config.sinks import WebhookSink as WebhookSinkConfig
+from atalaia.config.sinks import HttpUrl, SinkBase
 from atalaia.events.types import AlertEvent
-from atalaia.redact import mask_url
-from atalaia.sinks.base import DeliveryError, SinkContext
-from atalaia.sinks.http import check_response, pooled_client, transport_error
-from atalaia.sinks.masking import describe_error, secret_values
+from atalaia.sinks.base import SinkContext
+from atalaia.sinks.http import HttpSink
 from atalaia.sinks.registry import register_sink_type
 
 EVENT_ID_HEADER = "X-Atalaia-Event-Id"
+
+
+class WebhookSinkConfig(SinkBase):
+    type: Literal["webhook"]
+    url: HttpUrl
+    secret: SecretStr | None = None
+    signature_header: str = "X-Atalaia-Signature"
+    timestamp_header: str = "X-Atalaia-Timestamp"
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -43,25 +49,12 @@ def sign(secret: bytes, timestamp: str, body: bytes) -> str:
     return f"sha256={digest}"
 
 
-class WebhookSink:
+@register_sink_type(WebhookSinkConfig)
+class WebhookSink(HttpSink[WebhookSinkConfig]):
     """POSTs signed JSON events to one URL."""
 
     def __init__(self, config: WebhookSinkConfig, name: str, context: SinkContext) -> None:
-        self.name = name
-        self.config = config
-        self._secrets = secret_values(config)
-        self._client: httpx.AsyncClient | None = None
-        self._last_error: str | None = None
-        self._ok = True
-
-    async def start(self) -> None:
-        if self._client is None:
-            self._client = pooled_client(self.config.timeout)
-
-    async def close(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        super().__init__(config, name, config.url)
 
     def request_parts(
         self, event: AlertEvent, now: float | None = None
@@ -79,33 +72,9 @@ class WebhookSink:
             headers[self.config.signature_header] = sign(key, timestamp, body)
         return body, headers
 
-    async def deliver(self, event: AlertEvent) -> None:
-        if self._client is None:
-            await self.start()
-        assert self._client is not None
+    async def send(self, event: AlertEvent) -> None:
         body, headers = self.request_parts(event)
-        try:
-            try:
-                response = await self._client.post(self.config.url, content=body, headers=headers)
-            except httpx.HTTPError as exc:
-                raise transport_error(exc, "webhook POST") from None
-            check_response(response, "webhook POST")
-        except DeliveryError as exc:
-            self._ok = False
-            self._last_error = describe_error(exc, self._secrets)
-            raise
-        self._ok = True
-        self._last_error = None
+        await self.request("POST", self.config.url, "webhook POST", content=body, headers=headers)
 
-    def health(self) -> dict[str, Any]:
-        return {
-            "connected": self._ok,
-            "url": mask_url(self.config.url),
-            "signed": self.config.secret is not None,
-            "last_error": self._last_error,
-        }
-
-
-@register_sink_type("webhook")
-def _build(config: WebhookSinkConfig, name: str, context: SinkContext) -> WebhookSink:
-    return WebhookSink(config, name, context)
+    def health_details(self) -> dict[str, Any]:
+        return {"signed": self.config.secret is not None}
