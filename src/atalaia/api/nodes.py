@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request
-from sqlalchemy import text
+from sqlalchemy import Row, TextClause, text
 
 from atalaia.api import background
 from atalaia.api.auth import require_token
@@ -27,6 +27,23 @@ from atalaia.service.manager import BackgroundManager
 FORWARD_TIMEOUT_S = 60.0
 
 router = APIRouter(prefix="/api/nodes", tags=["nodes"], dependencies=[Depends(require_token)])
+
+_NODES = text(
+    "SELECT n.id, n.advertise_url, n.capacity, n.version, n.state, n.started_at,"
+    " n.heartbeat_at, EXTRACT(EPOCH FROM now() - n.heartbeat_at) AS age,"
+    " (n.state = 'running' AND n.heartbeat_at > now() - CAST(:lease AS interval))"
+    " AS live, array_remove(array_agg(l.camera_id ORDER BY l.camera_id), NULL)"
+    " AS cameras FROM cluster_nodes n LEFT JOIN camera_leases l"
+    " ON l.owner = n.id AND l.lease_until > now()"
+    " GROUP BY n.id ORDER BY n.heartbeat_at DESC"
+)
+# Its columns are the answer's keys, in order.
+_CAMERA_NODES = text(
+    "SELECT c.id AS camera, c.name, c.enabled, l.owner AS node, n.advertise_url AS node_url,"
+    " l.generation FROM cameras c LEFT JOIN camera_leases l"
+    " ON l.camera_id = c.id AND l.lease_until > now()"
+    " LEFT JOIN cluster_nodes n ON n.id = l.owner ORDER BY c.id"
+)
 
 
 def _manager(request: Request) -> BackgroundManager:
@@ -54,64 +71,39 @@ def this_node(request: Request) -> dict[str, Any]:
 @router.get("")
 def list_nodes(request: Request) -> list[dict[str, Any]]:
     """Every node that ever joined, newest heartbeat first; `live` by its heartbeat."""
-    database = _manager(request).database
-    if database.is_sqlite:
-        return []
-    with database.engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT n.id, n.advertise_url, n.capacity, n.version, n.state, n.started_at,"
-                " n.heartbeat_at, EXTRACT(EPOCH FROM now() - n.heartbeat_at) AS age,"
-                " (n.state = 'running' AND n.heartbeat_at > now() - CAST(:lease AS interval))"
-                " AS live, array_remove(array_agg(l.camera_id ORDER BY l.camera_id), NULL)"
-                " AS cameras FROM cluster_nodes n LEFT JOIN camera_leases l"
-                " ON l.owner = n.id AND l.lease_until > now()"
-                " GROUP BY n.id ORDER BY n.heartbeat_at DESC"
-            ),
-            {"lease": f"{_lease_s(request)} seconds"},
-        )
-        return [
-            {
-                "id": r.id,
-                "url": r.advertise_url,
-                "capacity": r.capacity,
-                "version": r.version,
-                "state": r.state,
-                "live": bool(r.live),
-                "started_at": r.started_at.isoformat(),
-                "heartbeat_age_s": round(float(r.age), 3),
-                "cameras": list(r.cameras),
-            }
-            for r in rows
-        ]
+    rows = _site_rows(request, _NODES, {"lease": f"{_lease_s(request)} seconds"})
+    return [
+        {
+            "id": r.id,
+            "url": r.advertise_url,
+            "capacity": r.capacity,
+            "version": r.version,
+            "state": r.state,
+            "live": bool(r.live),
+            "started_at": r.started_at.isoformat(),
+            "heartbeat_age_s": round(float(r.age), 3),
+            "cameras": list(r.cameras),
+        }
+        for r in rows
+    ]
 
 
 @router.get("/cameras")
 def camera_nodes(request: Request) -> list[dict[str, Any]]:
     """Every camera of the site with the node whose lease runs it (None: nobody right now)."""
+    return [dict(r._mapping) for r in _site_rows(request, _CAMERA_NODES)]
+
+
+def _site_rows(
+    request: Request, query: TextClause, params: dict[str, Any] | None = None
+) -> list[Row[Any]]:
+    """The rows of a query on the shared database; none on SQLite, which cannot hold a cluster
+    (nodes share cameras through PostgreSQL row locks) and whose queries here are PostgreSQL's."""
     database = _manager(request).database
     if database.is_sqlite:
         return []
     with database.engine.connect() as conn:
-        rows = conn.execute(
-            text(
-                "SELECT c.id, c.name, c.enabled, l.owner, l.generation, n.advertise_url"
-                " FROM cameras c LEFT JOIN camera_leases l"
-                " ON l.camera_id = c.id AND l.lease_until > now()"
-                " LEFT JOIN cluster_nodes n ON n.id = l.owner ORDER BY c.id"
-            )
-        )
-        return [
-            {
-                "camera": r.id,
-                "name": r.name,
-                "enabled": r.enabled,
-                "node": r.owner,
-                "node_url": r.advertise_url,
-                "generation": r.generation,
-            }
-            for r in rows
-        ]
+        return list(conn.execute(query, params or {}))
 
 
 def _registered(manager: BackgroundManager) -> list[tuple[str, str | None]]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from atalaia.capture.device_modes import ffmpeg_device_options
@@ -18,7 +19,7 @@ from atalaia.capture.masking import Masker
 from atalaia.capture.mjpeg_source import MjpegSource, NotMultipart
 from atalaia.capture.opencv_source import OpenCVSource
 from atalaia.capture.pyav_source import PyAVSource
-from atalaia.capture.source import FrameSource
+from atalaia.capture.source import FrameSource, SourceSettings
 from atalaia.config.cameras import SourceConfig
 from atalaia.demo import ensure_demo_video
 
@@ -37,33 +38,21 @@ def open_source(config: SourceConfig, data_dir: Path) -> FrameSource:
 
     `data_dir` is where `demo://` finds (or first makes) the demo video.
     """
-    masker = Masker(config.url)
+    settings = SourceSettings(Masker(config.url), config.open_timeout, config.read_timeout)
     kind = source_kind(config.url)
     backend = backend_for(config)
     if kind is SourceKind.DEMO:
-        return _open_file(config, _demo_video(data_dir), backend, masker)
+        return _open_file(config, _demo_video(data_dir), backend, settings)
     if kind is SourceKind.FILE:
-        return _open_file(config, file_path(config.url), backend, masker)
+        return _open_file(config, file_path(config.url), backend, settings)
     if kind is SourceKind.DEVICE:
-        return _open_device(config, backend, masker)
+        return _open_device(config, backend, settings)
     if backend is Backend.MJPEG:
-        return _open_http(config, masker)
+        return _open_http(config.url, settings)
     options = _ffmpeg_options(config, kind)
     if backend is Backend.OPENCV:
-        return OpenCVSource(
-            config.url,
-            masker=masker,
-            open_timeout=config.open_timeout,
-            read_timeout=config.read_timeout,
-            ffmpeg_options=options,
-        )
-    return PyAVSource(
-        config.url,
-        masker=masker,
-        open_timeout=config.open_timeout,
-        read_timeout=config.read_timeout,
-        options=options,
-    )
+        return OpenCVSource(config.url, settings, ffmpeg_options=options)
+    return PyAVSource(config.url, settings, options=options)
 
 
 def _ffmpeg_options(config: SourceConfig, kind: SourceKind) -> dict[str, str]:
@@ -78,66 +67,37 @@ def _ffmpeg_options(config: SourceConfig, kind: SourceKind) -> dict[str, str]:
     return options
 
 
-def _open_http(config: SourceConfig, masker: Masker) -> FrameSource:
+def _open_http(url: str, settings: SourceSettings) -> FrameSource:
     """MJPEG first; anything else the URL serves (HLS, MPEG-TS, MP4) goes to PyAV."""
     try:
         return MjpegSource(
-            config.url,
-            masker=masker,
-            open_timeout=config.open_timeout,
-            read_timeout=config.read_timeout,
+            url,
+            masker=settings.masker,
+            open_timeout=settings.open_timeout,
+            read_timeout=settings.read_timeout,
         )
     except NotMultipart as not_mjpeg:
         try:
-            return PyAVSource(
-                config.url,
-                masker=masker,
-                open_timeout=config.open_timeout,
-                read_timeout=config.read_timeout,
-            )
+            return PyAVSource(url, settings)
         except SourceError as exc:
             raise SourceError(f"{not_mjpeg}, and FFmpeg cannot read it either: {exc}") from None
 
 
-def _open_file(config: SourceConfig, path: Path, backend: Backend, masker: Masker) -> FrameSource:
+def _open_file(
+    config: SourceConfig, path: Path, backend: Backend, settings: SourceSettings
+) -> FrameSource:
+    settings = replace(settings, finite=True, loop=config.loop, realtime=config.realtime)
     if backend is Backend.OPENCV:
-        return OpenCVSource(
-            str(path),
-            masker=masker,
-            open_timeout=config.open_timeout,
-            read_timeout=config.read_timeout,
-            finite=True,
-            loop=config.loop,
-            realtime=config.realtime,
-        )
-    return PyAVSource(
-        str(path),
-        masker=masker,
-        open_timeout=config.open_timeout,
-        read_timeout=config.read_timeout,
-        finite=True,
-        loop=config.loop,
-        realtime=config.realtime,
-    )
+        return OpenCVSource(str(path), settings)
+    return PyAVSource(str(path), settings)
 
 
-def _open_device(config: SourceConfig, backend: Backend, masker: Masker) -> FrameSource:
+def _open_device(config: SourceConfig, backend: Backend, settings: SourceSettings) -> FrameSource:
     if backend is Backend.PYAV:
-        return PyAVSource(
-            config.url,
-            masker=masker,
-            open_timeout=config.open_timeout,
-            read_timeout=config.read_timeout,
-            options=ffmpeg_device_options(config.device),
-            container_format="v4l2",
-        )
+        options = ffmpeg_device_options(config.device)
+        return PyAVSource(config.url, settings, options=options, container_format="v4l2")
     return OpenCVSource(
-        device_index(config.url),
-        masker=masker,
-        open_timeout=config.open_timeout,
-        read_timeout=config.read_timeout,
-        device=True,
-        device_settings=config.device,
+        device_index(config.url), settings, device=True, device_settings=config.device
     )
 
 

@@ -26,8 +26,8 @@ import cv2
 import numpy as np
 
 from atalaia.capture.device_modes import apply_device_settings
-from atalaia.capture.errors import EndOfStream, SourceError
-from atalaia.capture.masking import Masker
+from atalaia.capture.errors import SourceError
+from atalaia.capture.source import FFmpegSourceBase, SourceSettings
 from atalaia.config.cameras import DeviceSettings
 
 log = logging.getLogger(__name__)
@@ -37,53 +37,25 @@ V4L_SELECT_TIMEOUT_ENV = "OPENCV_VIDEOIO_V4L_SELECT_TIMEOUT"
 _ENV_LOCK = threading.Lock()
 
 
-class OpenCVSource:
+class OpenCVSource(FFmpegSourceBase):
     """One opened `cv2.VideoCapture`; `finite` files loop by reopening when `loop` is set."""
 
     def __init__(
         self,
         target: str | int,
+        settings: SourceSettings,
         *,
-        masker: Masker,
-        open_timeout: float,
-        read_timeout: float,
         device: bool = False,
         device_settings: DeviceSettings | None = None,
         ffmpeg_options: dict[str, str] | None = None,
-        finite: bool = False,
-        loop: bool = False,
-        realtime: bool = False,
     ) -> None:
+        super().__init__(settings)
         self._target = target
-        self._masker = masker
-        self._open_timeout = open_timeout
-        self._read_timeout = read_timeout
         self._device = device
         self._device_settings = device_settings
         self._ffmpeg_options = dict(ffmpeg_options or {})
-        self._finite = finite
-        self._loop = loop
-        self._realtime = realtime and finite
         self._capture: cv2.VideoCapture | None = None
-        self._fps: float | None = None
-        self._grabbed_since_open = 0
         self._open()
-
-    @property
-    def label(self) -> str:
-        return self._masker.label
-
-    @property
-    def realtime(self) -> bool:
-        return self._realtime
-
-    @property
-    def backpressure(self) -> bool:
-        return self._finite and not self._realtime
-
-    @property
-    def fps(self) -> float | None:
-        return self._fps
 
     def grab(self) -> float | None:
         capture = self._capture
@@ -95,7 +67,7 @@ class OpenCVSource:
             raise SourceError(f"reading {self.label} failed: {self._masker(str(exc))}") from None
         if not ok:
             capture = self._after_end()
-        self._grabbed_since_open += 1
+        self._frames_since_open += 1
         if not self._finite:
             return None
         msec = float(capture.get(cv2.CAP_PROP_POS_MSEC))
@@ -151,7 +123,7 @@ class OpenCVSource:
         fps = float(capture.get(cv2.CAP_PROP_FPS))
         self._fps = fps if 0 < fps < 1000 else None
         self._capture = capture
-        self._grabbed_since_open = 0
+        self._frames_since_open = 0
 
     def _open_ffmpeg(self, params: list[int]) -> cv2.VideoCapture:
         options = "|".join(f"{key};{value}" for key, value in self._ffmpeg_options.items())
@@ -172,17 +144,10 @@ class OpenCVSource:
 
     def _after_end(self) -> cv2.VideoCapture:
         """OpenCV says only "no frame": a timeout, a closed stream, or the end of a file."""
-        if not self._finite:
-            raise SourceError(
-                f"no frame from {self.label}: the stream ended or nothing arrived within "
-                f"{self._read_timeout:g} s"
-            )
-        if self._grabbed_since_open == 0:
-            raise SourceError(f"no video frames could be decoded from {self.label}")
-        if not self._loop:
-            raise EndOfStream(self.label)
-        self.close()
-        self._open()
+        self._reopen_at_end(
+            f"no frame from {self.label}: the stream ended or nothing arrived within "
+            f"{self._read_timeout:g} s"
+        )
         assert self._capture is not None
         if not self._capture.grab():
             raise SourceError(f"no video frames could be decoded from {self.label}")

@@ -28,8 +28,8 @@ from av.container import InputContainer
 from av.video.frame import VideoFrame
 
 from atalaia.capture.diagnose import unresolvable_host
-from atalaia.capture.errors import EndOfStream, SourceError
-from atalaia.capture.masking import Masker
+from atalaia.capture.errors import SourceError
+from atalaia.capture.source import FFmpegSourceBase, SourceSettings
 
 # Corrupt packets (UDP loss, a camera glitch) are skipped; this many in a row means the stream
 # is garbage and is better reopened.
@@ -51,58 +51,29 @@ def frame_to_bgr(frame: VideoFrame) -> np.ndarray:
     return np.ascontiguousarray(image, dtype=np.uint8)
 
 
-class PyAVSource:
+class PyAVSource(FFmpegSourceBase):
     """One opened FFmpeg input, decoding its first video stream.
 
-    `finite` marks files: at their end they loop (reopened from the start) when `loop` is set,
-    and otherwise raise `EndOfStream`. For live inputs the end of the stream means the server
-    went away, which is a `SourceError` like any other failure.
+    For live inputs the end of the stream means the server went away, which is a `SourceError`
+    like any other failure; files end or loop as `SourceSettings` says.
     """
 
     def __init__(
         self,
         target: str,
+        settings: SourceSettings,
         *,
-        masker: Masker,
-        open_timeout: float,
-        read_timeout: float,
         options: dict[str, str] | None = None,
         container_format: str | None = None,
-        finite: bool = False,
-        loop: bool = False,
-        realtime: bool = False,
     ) -> None:
+        super().__init__(settings)
         self._target = target
-        self._masker = masker
-        self._open_timeout = open_timeout
-        self._read_timeout = read_timeout
         self._options = dict(options or {})
         self._format = container_format
-        self._finite = finite
-        self._loop = loop
-        self._realtime = realtime and finite
         self._container: InputContainer | None = None
         self._frames: Iterator[VideoFrame] | None = None
         self._frame: VideoFrame | None = None
-        self._fps: float | None = None
-        self._decoded_since_open = 0
         self._open()
-
-    @property
-    def label(self) -> str:
-        return self._masker.label
-
-    @property
-    def realtime(self) -> bool:
-        return self._realtime
-
-    @property
-    def backpressure(self) -> bool:
-        return self._finite and not self._realtime
-
-    @property
-    def fps(self) -> float | None:
-        return self._fps
 
     def grab(self) -> float | None:
         if self._frames is None:
@@ -119,7 +90,7 @@ class PyAVSource:
         except av.FFmpegError as exc:
             raise SourceError(f"reading {self.label} failed: {self._reason(exc)}") from None
         self._frame = frame
-        self._decoded_since_open += 1
+        self._frames_since_open += 1
         return frame.time
 
     def retrieve(self) -> np.ndarray:
@@ -169,7 +140,7 @@ class PyAVSource:
         self._fps = float(rate) if rate else None
         self._container = container
         self._frames = self._decode(container)
-        self._decoded_since_open = 0
+        self._frames_since_open = 0
 
     def _decode(self, container: InputContainer) -> Iterator[VideoFrame]:
         """Decoded frames of the first video stream, skipping packets the decoder rejects."""
@@ -190,16 +161,7 @@ class PyAVSource:
 
     def _after_end(self) -> VideoFrame:
         """The first frame after the end of the input: loop a file, or report why it ended."""
-        if not self._finite:
-            raise SourceError(f"{self.label} ended: the server closed the stream")
-        if self._decoded_since_open == 0:
-            raise SourceError(f"no video frames could be decoded from {self.label}")
-        if not self._loop:
-            raise EndOfStream(self.label)
-        # Reopening is simpler and surer than seeking: every container and codec restarts
-        # cleanly, and for short demo files its cost (a few milliseconds) does not matter.
-        self.close()
-        self._open()
+        self._reopen_at_end(f"{self.label} ended: the server closed the stream")
         assert self._frames is not None
         try:
             return next(self._frames)

@@ -13,9 +13,14 @@ thread at a time. Every blocking call is bounded by the configured open/read tim
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from atalaia.capture.errors import EndOfStream, SourceError
+from atalaia.capture.masking import Masker
 
 
 class FrameSource(Protocol):
@@ -56,3 +61,79 @@ class FrameSource(Protocol):
     def close(self) -> None:
         """Release sockets, files and decoder threads. Safe to call more than once."""
         ...
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """How a source is opened, whatever library reads it.
+
+    `finite` marks files: at their end they loop (reopened from the start) when `loop` is set,
+    and otherwise end with `EndOfStream`. `realtime` only applies to files: a live stream comes
+    at its own pace anyway.
+    """
+
+    masker: Masker
+    open_timeout: float
+    read_timeout: float
+    finite: bool = False
+    loop: bool = False
+    realtime: bool = False
+
+
+class FFmpegSourceBase(ABC):
+    """What the OpenCV and PyAV sources share: their settings, the `FrameSource` properties
+    derived from them, and what happens at the end of the input (loop a file by reopening it,
+    or say why it ended). A subclass opens its input in `_open()`, sets `_fps` there and counts
+    the frames it decoded since in `_frames_since_open`.
+    """
+
+    def __init__(self, settings: SourceSettings) -> None:
+        self._masker = settings.masker
+        self._open_timeout = settings.open_timeout
+        self._read_timeout = settings.read_timeout
+        self._finite = settings.finite
+        self._loop = settings.loop
+        self._realtime = settings.realtime and settings.finite
+        self._fps: float | None = None
+        self._frames_since_open = 0
+
+    @property
+    def label(self) -> str:
+        return self._masker.label
+
+    @property
+    def realtime(self) -> bool:
+        return self._realtime
+
+    @property
+    def backpressure(self) -> bool:
+        return self._finite and not self._realtime
+
+    @property
+    def fps(self) -> float | None:
+        return self._fps
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release what `_open()` opened. Safe to call more than once."""
+
+    @abstractmethod
+    def _open(self) -> None:
+        """Open the input from its start; raise `SourceError` when that fails."""
+
+    def _reopen_at_end(self, live_ended: str) -> None:
+        """Called at the end of the input: a live source failed (`SourceError` with
+        `live_ended`), a file ended (`EndOfStream`) or gave no frame at all (`SourceError`);
+        a looped file is reopened from the start and the caller reads its first frame.
+
+        Reopening is simpler and surer than seeking: every container and codec restarts
+        cleanly, and for short demo files its cost (a few milliseconds) does not matter.
+        """
+        if not self._finite:
+            raise SourceError(live_ended)
+        if self._frames_since_open == 0:
+            raise SourceError(f"no video frames could be decoded from {self.label}")
+        if not self._loop:
+            raise EndOfStream(self.label)
+        self.close()
+        self._open()

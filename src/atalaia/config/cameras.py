@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import importlib
 import re
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
 
 from atalaia.config.base import StrictModel
 from atalaia.config.text import find_unstorable
+from atalaia.plugins import PluginRegistry
+
+if TYPE_CHECKING:
+    from atalaia.rules.base import Rule
+    from atalaia.rules.count_above import CountAboveRule as CountAboveRule
+    from atalaia.rules.line_crossing import LineCrossingRule as LineCrossingRule
+    from atalaia.rules.loitering import LoiteringRule as LoiteringRule
+    from atalaia.rules.object_in_zone import ObjectInZoneRule as ObjectInZoneRule
+    from atalaia.rules.ppe_missing import PpeMissingRule as PpeMissingRule
 
 # Schemes a capture process can open. `demo` plays the built-in demo video.
 NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt"})
@@ -87,7 +97,7 @@ class DeviceSettings(StrictModel):
     def _size_in_pairs(self) -> DeviceSettings:
         if (self.width is None) != (self.height is None):
             missing = "height" if self.height is None else "width"
-            raise _keyed_error((missing,), "width and height go together: set both or neither")
+            raise keyed_error((missing,), "width and height go together: set both or neither")
         return self
 
     @property
@@ -119,7 +129,7 @@ class SourceConfig(StrictModel):
     @model_validator(mode="after")
     def _device_settings_need_a_device(self) -> SourceConfig:
         if self.device.requested and not _DEVICE.match(self.url):
-            raise _keyed_error(
+            raise keyed_error(
                 ("device",), "device settings apply only to USB cameras (url: /dev/videoN)"
             )
         return self
@@ -172,7 +182,7 @@ class DetectSettings(StrictModel):
     @model_validator(mode="after")
     def _one_form(self) -> DetectSettings:
         if self.detector is not None and self.detectors is not None:
-            raise _keyed_error(
+            raise keyed_error(
                 ("detectors",),
                 "set either detector (one model) or detectors (a list), not both "
                 f"(detector: {self.detector!r})",
@@ -181,7 +191,7 @@ class DetectSettings(StrictModel):
             seen: dict[str, int] = {}
             for j, name in enumerate(self.detectors):
                 if name in seen:
-                    raise _keyed_error(
+                    raise keyed_error(
                         ("detectors", j),
                         f"detector {name!r} is listed twice (also detectors[{seen[name]}])",
                     )
@@ -206,7 +216,7 @@ Point = tuple[float, float]
 Anchor = Literal["bottom_center", "center", "top_center", "bottom_left", "bottom_right"]
 
 
-def _keyed_error(loc: tuple[str | int, ...], message: str) -> ValueError:
+def keyed_error(loc: tuple[str | int, ...], message: str) -> ValueError:
     """An error located at a key below the model raising it (`cameras[0].zones[1].points`),
     so `config check` names the exact key and line."""
     # Imported on the error path only: `config.app` imports this module at its top.
@@ -263,14 +273,14 @@ class ZoneConfig(StrictModel):
         from atalaia.geometry import polygon_problem
 
         if self.relative and any(x > 1 or y > 1 for x, y in self.points):
-            raise _keyed_error(
+            raise keyed_error(
                 ("points",),
                 f"zone {self.name!r}: relative points must lie within 0..1 "
                 "(or set relative: false for pixels)",
             )
         problem = polygon_problem(self.points)
         if problem is not None:
-            raise _keyed_error(("points",), f"zone {self.name!r}: {problem}")
+            raise keyed_error(("points",), f"zone {self.name!r}: {problem}")
         return self
 
     @property
@@ -302,7 +312,7 @@ class TrackerConfig(StrictModel):
     @model_validator(mode="after")
     def _ordered(self) -> TrackerConfig:
         if self.low_score > self.high_score:
-            raise _keyed_error(
+            raise keyed_error(
                 ("low_score",),
                 f"expected low_score <= high_score ({self.high_score}), got {self.low_score}",
             )
@@ -314,7 +324,14 @@ class RuleBase(StrictModel):
 
     A rule without a zone watches the whole frame. `cooldown` is per object: after an alert
     for one object ends, that object cannot raise another from the same rule for this long.
+    Each rule type narrows this with its own `type: Literal[...]` and settings, in its module
+    of `atalaia.rules`, registered in `RULE_PLUGINS` with the rule itself.
     """
+
+    if TYPE_CHECKING:
+        # Each rule type's model declares it as a one-value Literal (`atalaia.plugins`). Here
+        # it is for type checkers only: as a field it would come first in every dump.
+        type: str
 
     name: str | None = Field(
         None,
@@ -332,93 +349,22 @@ class RuleBase(StrictModel):
         return f"{kind}:{self.zone}" if self.zone else kind
 
 
-class ObjectInZoneRule(RuleBase):
-    """An object of a watched class is in the zone (from entering to leaving)."""
+RULE_PLUGINS: PluginRegistry[RuleBase, type[Rule[Any]]] = PluginRegistry(
+    "rule",
+    RuleBase,
+    # Imported when a configuration first names them: the rules need the detection stack,
+    # which loading a configuration does not.
+    builtins={
+        "object_in_zone": "atalaia.rules.object_in_zone",
+        "ppe_missing": "atalaia.rules.ppe_missing",
+        "loitering": "atalaia.rules.loitering",
+        "line_crossing": "atalaia.rules.line_crossing",
+        "count_above": "atalaia.rules.count_above",
+    },
+)
 
-    type: Literal["object_in_zone"]
-
-
-class PpeMissingRule(RuleBase):
-    """A person in the zone lacks required equipment for `frames` consecutive detections.
-
-    Persons are the prompts file's `person` classes unless `labels` is given; with several
-    detectors, those of `persons_from` (unset: the first model that has a person class).
-    Equipment may come from any of the camera's models: it counts as worn when a box of one of
-    its classes has at least `overlap` of its area inside the person's region for it (the top
-    `head_fraction` of the box for a head item such as a helmet); a "missing" class
-    (NO-Hardhat, Without Helmet) there counts as not worn. A person with neither box is `unseen`:
-    by default (`auto`) unknown when a model can say "missing" for that equipment (a turned or
-    too-small head is not a bare head), missing when it can only say "worn".
-    """
-
-    type: Literal["ppe_missing"]
-    required: list[str] = Field(min_length=1, description="equipment names from the prompts file")
-    frames: int = Field(5, ge=1, le=1000)
-    overlap: float = Field(
-        0.5, gt=0, le=1, description="share of an equipment box inside the person's region"
-    )
-    persons_from: str | None = Field(
-        None, max_length=64, description="the detector whose persons the rule watches"
-    )
-    head_fraction: float = Field(
-        0.3, gt=0, le=1, description="top share of a person box where head items are looked for"
-    )
-    unseen: Literal["auto", "unknown", "missing"] = Field(
-        "auto",
-        description=(
-            "a person with no box of an equipment: missing, or unknown (judged on neither "
-            "side); auto: unknown when a model reports a 'missing' class for it"
-        ),
-    )
-
-
-class LoiteringRule(RuleBase):
-    """An object stays in the zone longer than `seconds`."""
-
-    type: Literal["loitering"]
-    seconds: float = Field(gt=0, le=86400)
-
-
-class LineCrossingRule(RuleBase):
-    """An object's anchor crosses the line segment in the given direction.
-
-    Looking from the line's first point towards its second, `in` is crossing from the left
-    to the right (as seen on screen); `out` the other way. For a horizontal line drawn left to
-    right, `in` is moving down the image. The alert lasts until the object crosses back or is
-    lost.
-    """
-
-    type: Literal["line_crossing"]
-    line: tuple[Point, Point]
-    direction: Literal["in", "out", "any"] = "any"
-    relative: bool | None = Field(
-        None, description="unset: relative when every coordinate is within 0..1"
-    )
-    anchor: Anchor = "bottom_center"
-
-    @model_validator(mode="after")
-    def _real_line(self) -> LineCrossingRule:
-        (x1, y1), (x2, y2) = self.line
-        if (x1, y1) == (x2, y2):
-            raise _keyed_error(("line",), "expected two different points")
-        return self
-
-    @property
-    def is_relative(self) -> bool:
-        return uses_relative(list(self.line), self.relative)
-
-
-class CountAboveRule(RuleBase):
-    """More than `count` objects of the watched classes are in the zone at once."""
-
-    type: Literal["count_above"]
-    count: int = Field(ge=0)
-
-
-RuleConfig = Annotated[
-    ObjectInZoneRule | PpeMissingRule | LoiteringRule | LineCrossingRule | CountAboveRule,
-    Field(discriminator="type"),
-]
+RuleConfig = Annotated[RuleBase, RULE_PLUGINS.union()]
+"""Any registered rule's config, chosen by `type` when validated."""
 
 
 class AlertUpdateConfig(StrictModel):
@@ -481,10 +427,10 @@ class CameraConfig(StrictModel):
             ]
         for loc, problem in caps:
             if problem is not None:
-                raise _keyed_error(loc, problem)
+                raise keyed_error(loc, problem)
         found = find_unstorable(data)
         if found is not None:
-            raise _keyed_error(*found)
+            raise keyed_error(*found)
         return data
 
     @model_validator(mode="after")
@@ -492,7 +438,7 @@ class CameraConfig(StrictModel):
         zones: dict[str, int] = {}
         for i, zone in enumerate(self.zones):
             if zone.name in zones:
-                raise _keyed_error(
+                raise keyed_error(
                     ("zones", i, "name"),
                     f"duplicate zone name {zone.name!r} (also zones[{zones[zone.name]}])",
                 )
@@ -502,7 +448,7 @@ class CameraConfig(StrictModel):
                 known = ", ".join(zones) or "none defined"
                 if len(known) > 200:
                     known = known[:200] + ", ..."
-                raise _keyed_error(
+                raise keyed_error(
                     ("rules", i, "zone"),
                     f"rule refers to unknown zone {rule.zone!r} (zones: {known})",
                 )
@@ -510,7 +456,7 @@ class CameraConfig(StrictModel):
         for i, rule in enumerate(self.rules):
             name = rule.name or rule.default_name()
             if name in seen:
-                raise _keyed_error(
+                raise keyed_error(
                     ("rules", i, "name"),
                     f"duplicate rule name {name!r} (also rules[{seen[name]}]); "
                     "give each rule a name",
@@ -553,3 +499,21 @@ def demo_camera() -> CameraConfig:
             ],
         }
     )
+
+
+# Rule config models other modules import from here, now defined with their rules.
+_MOVED = {
+    "ObjectInZoneRule": "atalaia.rules.object_in_zone",
+    "PpeMissingRule": "atalaia.rules.ppe_missing",
+    "LoiteringRule": "atalaia.rules.loitering",
+    "LineCrossingRule": "atalaia.rules.line_crossing",
+    "CountAboveRule": "atalaia.rules.count_above",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Load a moved rule config model from its rule's module on first use (PEP 562): the rule
+    modules import this one, and importing a configuration must not import the rules."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MOVED[name]), name)

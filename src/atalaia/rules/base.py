@@ -5,17 +5,21 @@ which the condition holds now, with the evidence (label, score, box). It keeps w
 its condition needs (streaks, crossings) but knows nothing of alerts: `AlertLifecycle` turns
 "holds / no longer holds" into new, update and end events, cooldowns and ids, the same way for
 every rule.
+
+A rule type is one module: its config model (a `RuleBase` with `type: Literal[...]`) and its
+`Rule` subclass, registered together with `@register_rule_type(Model)`; the engine builds each
+configured rule with `build()` of the class its type names (`RULE_PLUGINS`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, Self, TypeVar
 
-from atalaia.config.cameras import RuleBase
-from atalaia.detect import Detections
+from atalaia.config.cameras import RULE_PLUGINS, RuleBase
+from atalaia.detect import Detections, PpePrompts
 from atalaia.detect.labels import normalize_class_name
 from atalaia.rules.occupancy import ZoneOccupancy
 from atalaia.track import Track, TrackUpdate
@@ -23,6 +27,28 @@ from atalaia.track import Track, TrackUpdate
 Box = tuple[float, float, float, float]
 # A rule's key: the track it is about, or None for a rule about the whole zone (counts).
 Key = int | None
+ConfigT = TypeVar("ConfigT", bound=RuleBase)
+RuleClassT = TypeVar("RuleClassT", bound="type[Rule[Any]]")
+
+
+@dataclass(frozen=True, slots=True)
+class FrameSize:
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class RuleContext:
+    """What only the camera's first detection result tells, which some rules need to be built:
+    the frame size (a relative line becomes pixels) and the models' classes (a PPE rule checks
+    that its equipment can be seen). `class_models` names each class's model when several
+    models' detections are merged."""
+
+    size: FrameSize
+    class_names: tuple[str, ...]
+    prompts: PpePrompts | None = None
+    model_label: str = "the model"
+    class_models: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,19 +76,25 @@ class RuleFrame:
         return self.update.tracks
 
 
-class Rule(ABC):
+class Rule(ABC, Generic[ConfigT]):
     """A configured rule bound to its zone (the whole frame when it names none)."""
 
-    def __init__(self, name: str, config: RuleBase, zone_key: str) -> None:
+    def __init__(self, name: str, config: ConfigT, zone_key: str) -> None:
         self.name = name
         self.config = config
         self.zone_key = zone_key
         self._labels = {normalize_class_name(label) for label in config.labels}
         self._watched: dict[str, bool] = {}  # label -> watched, so names are normalised once
 
+    @classmethod
+    def build(cls, name: str, config: ConfigT, zone_key: str, context: RuleContext) -> Self:
+        """The rule for one camera; a rule that needs its context overrides this. Raises
+        `RuleConfigError` when the rule cannot run on this camera."""
+        return cls(name, config, zone_key)
+
     @property
     def type(self) -> str:
-        return str(getattr(self.config, "type", "rule"))
+        return self.config.type
 
     @property
     def zone(self) -> str | None:
@@ -87,3 +119,14 @@ class Rule(ABC):
 def observe(track: Track, **extra: Any) -> Observation:
     """The evidence a track gives: its label, current score and box."""
     return Observation(track.label, track.score, track.box, track.track_id, dict(extra))
+
+
+def register_rule_type(config: type[RuleBase]) -> Callable[[RuleClassT], RuleClassT]:
+    """Class decorator: make `type: <config's type>` in a camera's `rules:` validate with
+    `config` and run as the decorated `Rule` subclass."""
+
+    def register(rule: RuleClassT) -> RuleClassT:
+        RULE_PLUGINS.register(config, rule)
+        return rule
+
+    return register

@@ -8,14 +8,24 @@ update is sent when the count changes (at the lifecycle's bounded rate).
 from __future__ import annotations
 
 from collections import Counter
+from typing import Literal
 
-from atalaia.config.cameras import CountAboveRule
-from atalaia.rules.base import Key, Observation, Rule, RuleFrame
+from pydantic import Field
+
+from atalaia.config.cameras import RuleBase
+from atalaia.rules.base import Key, Observation, Rule, RuleFrame, register_rule_type
 
 
-class CountAbove(Rule):
+class CountAboveRule(RuleBase):
+    """More than `count` objects of the watched classes are in the zone at once."""
+
+    type: Literal["count_above"]
+    count: int = Field(ge=0)
+
+
+@register_rule_type(CountAboveRule)
+class CountAbove(Rule[CountAboveRule]):
     def evaluate(self, frame: RuleFrame) -> dict[Key, Observation]:
-        assert isinstance(self.config, CountAboveRule)
         occupancy = frame.occupancy[self.zone_key]
         counted = [
             t

@@ -13,49 +13,22 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
-from atalaia.config.cameras import (
-    CameraConfig,
-    CountAboveRule,
-    LineCrossingRule,
-    LoiteringRule,
-    ObjectInZoneRule,
-    PpeMissingRule,
-    RuleBase,
-)
-from atalaia.detect import (
-    Detections,
-    DetectorConfigError,
-    PpePrompts,
-    check_ppe_classes,
-)
-from atalaia.detect.ppe import parse_prompts
+from atalaia.config.cameras import RULE_PLUGINS, CameraConfig, RuleBase
+from atalaia.detect import Detections, PpePrompts
 from atalaia.events.types import AlertEvent, AlertState
-from atalaia.rules.base import Rule, RuleFrame
-from atalaia.rules.count_above import CountAbove
+from atalaia.rules.base import FrameSize, Rule, RuleContext, RuleFrame
 from atalaia.rules.errors import RuleConfigError
 from atalaia.rules.lifecycle import AlertLifecycle, MediaPaths
-from atalaia.rules.line_crossing import LineCrossing
-from atalaia.rules.loitering import Loitering
-from atalaia.rules.object_in_zone import ObjectInZone
 from atalaia.rules.occupancy import ZoneOccupancy
-from atalaia.rules.ppe_missing import PpeMissing
+from atalaia.rules.ppe_missing import default_prompts
 from atalaia.rules.zones import WHOLE_FRAME, Zone, ZoneError, resolve_zone, whole_frame
 from atalaia.track import TrackUpdate
 
 log = logging.getLogger(__name__)
 
-
-@dataclass(frozen=True, slots=True)
-class FrameSize:
-    width: int
-    height: int
-
-
-def default_prompts(required: list[str]) -> PpePrompts:
-    """Without a prompts file, equipment names are the model's class names themselves."""
-    return parse_prompts({"equipment": {name: [name] for name in required}}, "(no prompts file)")
+__all__ = ["FrameSize", "RuleEngine", "default_prompts"]
 
 
 class RuleEngine:
@@ -82,7 +55,14 @@ class RuleEngine:
                 self.zones[zone_config.name] = resolve_zone(zone_config, size.width, size.height)
             except ZoneError as exc:
                 self.problems.append(f"camera {camera.id}: {exc}")
-        self.rules: list[Rule] = []
+        self.rules: list[Rule[Any]] = []
+        context = RuleContext(
+            size,
+            tuple(class_names),
+            prompts=prompts,
+            model_label=model_label,
+            class_models=self.class_models,
+        )
         for name, config in zip(camera.rule_names(), camera.rules, strict=True):
             if not config.enabled:
                 continue
@@ -94,9 +74,7 @@ class RuleEngine:
                 )
                 continue
             try:
-                self.rules.append(
-                    self._build(name, config, zone_key, tuple(class_names), prompts, model_label)
-                )
+                self.rules.append(_build(name, config, zone_key, context))
             except RuleConfigError as exc:
                 self.problems.append(f"camera {camera.id}: rule {name!r} is off: {exc}")
         used = {r.zone_key for r in self.rules}
@@ -107,42 +85,6 @@ class RuleEngine:
             min_score_gain=camera.alert_updates.min_score_gain,
             min_update_interval=camera.alert_updates.min_interval,
         )
-
-    def _build(
-        self,
-        name: str,
-        config: RuleBase,
-        zone_key: str,
-        class_names: tuple[str, ...],
-        prompts: PpePrompts | None,
-        model_label: str,
-    ) -> Rule:
-        if isinstance(config, ObjectInZoneRule):
-            return ObjectInZone(name, config, zone_key)
-        if isinstance(config, LoiteringRule):
-            return Loitering(name, config, zone_key)
-        if isinstance(config, CountAboveRule):
-            return CountAbove(name, config, zone_key)
-        if isinstance(config, LineCrossingRule):
-            (x1, y1), (x2, y2) = config.line
-            if config.is_relative:
-                w, h = self.size.width, self.size.height
-                x1, y1, x2, y2 = x1 * w, y1 * h, x2 * w, y2 * h
-            return LineCrossing(name, config, zone_key, ((x1, y1), (x2, y2)))
-        if isinstance(config, PpeMissingRule):
-            try:
-                classes = check_ppe_classes(
-                    prompts or default_prompts(config.required),
-                    class_names,
-                    required=config.required,
-                    model_label=model_label,
-                    class_models=self.class_models,
-                    persons_from=config.persons_from,
-                )
-            except DetectorConfigError as exc:
-                raise RuleConfigError(str(exc)) from None
-            return PpeMissing(name, config, zone_key, classes)
-        raise RuleConfigError(f"unknown rule type {type(config).__name__}")
 
     def step(
         self, update: TrackUpdate, detections: Detections, held: frozenset[str] = frozenset()
@@ -168,3 +110,8 @@ class RuleEngine:
 
     def active_alerts(self) -> list[AlertState]:
         return self.lifecycle.active()
+
+
+def _build(name: str, config: RuleBase, zone_key: str, context: RuleContext) -> Rule[Any]:
+    """The rule of the type `config` was validated as (`RULE_PLUGINS`)."""
+    return RULE_PLUGINS.implementation(config.type).build(name, config, zone_key, context)

@@ -7,13 +7,24 @@ enough to pass the zone's inertia, starts the count again.
 
 from __future__ import annotations
 
-from atalaia.config.cameras import LoiteringRule
-from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe
+from typing import Literal
+
+from pydantic import Field
+
+from atalaia.config.cameras import RuleBase
+from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe, register_rule_type
 
 
-class Loitering(Rule):
+class LoiteringRule(RuleBase):
+    """An object stays in the zone longer than `seconds`."""
+
+    type: Literal["loitering"]
+    seconds: float = Field(gt=0, le=86400)
+
+
+@register_rule_type(LoiteringRule)
+class Loitering(Rule[LoiteringRule]):
     def evaluate(self, frame: RuleFrame) -> dict[Key, Observation]:
-        assert isinstance(self.config, LoiteringRule)
         inside = frame.occupancy[self.zone_key].inside()
         out: dict[Key, Observation] = {}
         for track in frame.tracks:

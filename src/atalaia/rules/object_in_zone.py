@@ -7,12 +7,21 @@ score while it stands there does not end it.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from atalaia.config.cameras import RuleBase
-from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe
+from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe, register_rule_type
 
 
-class ObjectInZone(Rule):
-    def __init__(self, name: str, config: RuleBase, zone_key: str) -> None:
+class ObjectInZoneRule(RuleBase):
+    """An object of a watched class is in the zone (from entering to leaving)."""
+
+    type: Literal["object_in_zone"]
+
+
+@register_rule_type(ObjectInZoneRule)
+class ObjectInZone(Rule[ObjectInZoneRule]):
+    def __init__(self, name: str, config: ObjectInZoneRule, zone_key: str) -> None:
         super().__init__(name, config, zone_key)
         self._holding: set[int] = set()
 

@@ -35,22 +35,81 @@ streaks neither grow nor reset.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field
 
-from atalaia.config.cameras import PpeMissingRule
-from atalaia.detect import Detections, PpeClassIds
+from atalaia.config.cameras import RuleBase
+from atalaia.detect import (
+    Detections,
+    DetectorConfigError,
+    PpeClassIds,
+    PpePrompts,
+    check_ppe_classes,
+)
 from atalaia.detect.labels import normalize_class_name
-from atalaia.detect.ppe import Region
-from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe
+from atalaia.detect.ppe import Region, parse_prompts
+from atalaia.rules.base import Key, Observation, Rule, RuleFrame, observe, register_rule_type
 from atalaia.rules.errors import RuleConfigError
 from atalaia.track import Track
+
+if TYPE_CHECKING:
+    from atalaia.rules.base import RuleContext
 
 # The torso band of a person box (fractions of its height from the top), and how far above
 # the box the head region reaches (a fraction of the height).
 TORSO_BAND = (0.15, 0.8)
 HEAD_ABOVE = 0.1
+
+
+class Unseen(StrEnum):
+    """What a person with no box of an equipment counts as (see the module docstring)."""
+
+    AUTO = "auto"
+    UNKNOWN = "unknown"
+    MISSING = "missing"
+
+
+class PpeMissingRule(RuleBase):
+    """A person in the zone lacks required equipment for `frames` consecutive detections.
+
+    Persons are the prompts file's `person` classes unless `labels` is given; with several
+    detectors, those of `persons_from` (unset: the first model that has a person class).
+    Equipment may come from any of the camera's models: it counts as worn when a box of one of
+    its classes has at least `overlap` of its area inside the person's region for it (the top
+    `head_fraction` of the box for a head item such as a helmet); a "missing" class
+    (NO-Hardhat, Without Helmet) there counts as not worn. A person with neither box is `unseen`:
+    by default (`auto`) unknown when a model can say "missing" for that equipment (a turned or
+    too-small head is not a bare head), missing when it can only say "worn".
+    """
+
+    type: Literal["ppe_missing"]
+    required: list[str] = Field(min_length=1, description="equipment names from the prompts file")
+    frames: int = Field(5, ge=1, le=1000)
+    overlap: float = Field(
+        0.5, gt=0, le=1, description="share of an equipment box inside the person's region"
+    )
+    persons_from: str | None = Field(
+        None, max_length=64, description="the detector whose persons the rule watches"
+    )
+    head_fraction: float = Field(
+        0.3, gt=0, le=1, description="top share of a person box where head items are looked for"
+    )
+    unseen: Unseen = Field(
+        Unseen.AUTO,
+        description=(
+            "a person with no box of an equipment: missing, or unknown (judged on neither "
+            "side); auto: unknown when a model reports a 'missing' class for it"
+        ),
+    )
+
+
+def default_prompts(required: list[str]) -> PpePrompts:
+    """Without a prompts file, equipment names are the model's class names themselves."""
+    return parse_prompts({"equipment": {name: [name] for name in required}}, "(no prompts file)")
 
 
 @dataclass(slots=True)
@@ -163,15 +222,35 @@ def check_equipment(
     return [EquipmentCheck(tuple(m), tuple(u)) for m, u in zip(missing, unknown, strict=True)]
 
 
-def unseen_is_missing(unseen: str, missing_classes: tuple[int, ...]) -> bool:
+def unseen_is_missing(unseen: Unseen, missing_classes: tuple[int, ...]) -> bool:
     """The rule's `unseen` for one equipment: `auto` is unknown where a model reports a
     "missing" class for it, missing where none does."""
-    if unseen == "auto":
+    if unseen is Unseen.AUTO:
         return not missing_classes
-    return unseen == "missing"
+    return unseen is Unseen.MISSING
 
 
-class PpeMissing(Rule):
+@register_rule_type(PpeMissingRule)
+class PpeMissing(Rule[PpeMissingRule]):
+    @classmethod
+    def build(
+        cls, name: str, config: PpeMissingRule, zone_key: str, context: RuleContext
+    ) -> PpeMissing:
+        """Which classes of the camera's models are persons and which equipment: an error
+        when no model can see what the rule requires."""
+        try:
+            classes = check_ppe_classes(
+                context.prompts or default_prompts(config.required),
+                context.class_names,
+                required=config.required,
+                model_label=context.model_label,
+                class_models=context.class_models,
+                persons_from=config.persons_from,
+            )
+        except DetectorConfigError as exc:
+            raise RuleConfigError(str(exc)) from None
+        return cls(name, config, zone_key, classes)
+
     def __init__(
         self,
         name: str,
@@ -180,7 +259,6 @@ class PpeMissing(Rule):
         classes: PpeClassIds,
     ) -> None:
         super().__init__(name, config, zone_key)
-        self.rule = config
         self._persons = set(classes.person)
         if "labels" in config.model_fields_set:
             self._persons = set()  # the rule's own labels decide (see `watches`)
@@ -188,7 +266,7 @@ class PpeMissing(Rule):
         for eq in config.required:
             key = normalize_class_name(eq)
             missing = classes.missing.get(key, ())
-            if config.unseen == "unknown" and not missing:
+            if config.unseen is Unseen.UNKNOWN and not missing:
                 raise RuleConfigError(
                     f"unseen: unknown needs a class meaning '{eq}' is NOT worn (such as "
                     f"'no {eq}' or 'without {eq}'), and no class of the camera's models is "
@@ -232,8 +310,8 @@ class PpeMissing(Rule):
                 person_boxes,
                 frame.detections,
                 self._required,
-                self.rule.overlap,
-                self.rule.head_fraction,
+                self.config.overlap,
+                self.config.head_fraction,
             )
             for track, check in zip(persons, found, strict=True):
                 self._observe(track, check)
@@ -254,7 +332,11 @@ class PpeMissing(Rule):
             return
         else:
             s.missing, s.worn = 0, s.worn + 1
-        if not s.holding and s.missing >= self.rule.frames and track.score >= self.rule.min_score:
+        if (
+            not s.holding
+            and s.missing >= self.config.frames
+            and track.score >= self.config.min_score
+        ):
             s.holding = True
-        elif s.holding and s.worn >= self.rule.frames:
+        elif s.holding and s.worn >= self.config.frames:
             s.holding = False
