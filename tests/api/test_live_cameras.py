@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from atalaia.config import CameraConfig
+from atalaia.pipeline.snapshots import camera_snapshot
 from tests.api.conftest import AUTH, make_config
 from tests.conftest import in_ci
 from tests.fixtures.cameras import rtsp_camera, rtsp_server_available
@@ -33,7 +34,8 @@ def process(client: TestClient, cid: str) -> dict[str, Any]:
 
 
 def captured(client: TestClient, cid: str) -> int:
-    return int(process(client, cid).get("stats", {}).get("counters", {}).get("captured", 0))
+    stats = camera_snapshot(process(client, cid))
+    return stats.counters.captured if stats is not None else 0
 
 
 def test_camera_added_changed_deleted_through_the_api(

@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from atalaia.config import CameraConfig
+from atalaia.pipeline.snapshots import camera_snapshot
 from tests.api.conftest import AUTH, make_config
 from tests.pipeline.test_pipeline import wait_for
 
@@ -31,8 +32,8 @@ def test_metrics_from_a_running_camera(
     manager = client.app.state.manager  # type: ignore[attr-defined]
 
     def detected() -> int:
-        cams = manager.pipeline_status()["cameras"]
-        return int(cams.get("demo", {}).get("stats", {}).get("counters", {}).get("detected", 0))
+        stats = camera_snapshot(manager.pipeline_status()["cameras"].get("demo"))
+        return stats.counters.detected if stats is not None else 0
 
     assert wait_for(lambda: detected() > 3, 60)
     response = client.get("/metrics")  # open by default

@@ -25,7 +25,9 @@ from atalaia.config.media import MediaConfig
 from atalaia.demo import demo_frames, write_video
 from atalaia.logs import LogWriter
 from atalaia.media import live_frame_path
+from atalaia.pipeline.camera_messages import AlertCommitted
 from atalaia.pipeline.runner import Pipeline
+from atalaia.pipeline.snapshots import camera_snapshot
 from atalaia.storage import Database
 from atalaia.storage.models import Alert, AlertEvent, Delivery
 from tests.conftest import in_ci
@@ -61,14 +63,14 @@ def people_video(tmp_path: Path) -> Path:
 @pytest.fixture
 def pipeline_with_messages(
     tmp_path: Path,
-) -> Iterator[Callable[[AtalaiaConfig], tuple[Pipeline, list[tuple[Any, ...]]]]]:
+) -> Iterator[Callable[[AtalaiaConfig], tuple[Pipeline, list[object]]]]:
     started: list[tuple[Pipeline, LogWriter]] = []
 
-    def start(config: AtalaiaConfig) -> tuple[Pipeline, list[tuple[Any, ...]]]:
-        messages: list[tuple[Any, ...]] = []
+    def start(config: AtalaiaConfig) -> tuple[Pipeline, list[object]]:
+        messages: list[object] = []
         lock = threading.Lock()
 
-        def on_message(child: str, message: tuple[Any, ...]) -> None:
+        def on_message(child: str, message: object) -> None:
             with lock:
                 messages.append(message)
 
@@ -141,13 +143,17 @@ def test_people_on_an_rtsp_camera_raise_alerts_with_snapshot_and_clip(
         live = cv2.imread(str(live_frame_path(tmp_path, "yard")))
         assert live is not None and live.shape == (480, 640, 3)
         # The supervisor heard of committed events only.
-        announced = {m[1] for m in messages if m[0] == "alert" and m[2] == "yard"}
+        announced = {
+            m.event_id for m in messages if isinstance(m, AlertCommitted) and m.camera_id == "yard"
+        }
         with database.session() as session:
             payload_ids = {p["id"] for p in session.scalars(select(AlertEvent.payload))}
             sinks = set(session.scalars(select(Delivery.sink)))
         assert announced and announced <= payload_ids and sinks == {"database"}
-        stats = pipeline.status()["cameras"]["yard"]["stats"]["analytics"]
-        assert stats["recorder"]["dropped"] == 0 and stats["problems"] == []
+        stats = camera_snapshot(pipeline.status()["cameras"]["yard"])
+        analytics = stats.analytics if stats is not None else None
+        assert analytics is not None and analytics.recorder is not None
+        assert analytics.recorder.dropped == 0 and analytics.problems == ()
     pipeline.stop()
     # A clean stop ends every alert the camera still had open, and writes every clip.
     with database.session() as session:

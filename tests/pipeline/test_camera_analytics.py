@@ -61,10 +61,10 @@ def test_zone_outside_the_frame_and_missing_equipment_are_named_in_the_stats(
     analytics = CameraAnalytics(cam, ring, data_dir=tmp_path, media=MediaConfig())
     (ref,) = write_frames(ring, 1, 100.0)
     analytics.on_detections(ref, dets([box_at(10, 10)]))
-    problems = analytics.stats()["problems"]
+    problems = analytics.stats().problems
     assert any("zone 'far_dock'" in p and "640x480" in p for p in problems)
     assert any("rule 'ppe_missing' is off" in p and "'gloves'" in p for p in problems)
-    assert analytics.stats()["rules"] == 1  # "anyone" still runs
+    assert analytics.stats().rules == 1  # "anyone" still runs
 
 
 def test_alerts_are_recorded_with_snapshot_and_clip(ring: FrameRing, tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_alerts_are_recorded_with_snapshot_and_clip(ring: FrameRing, tmp_path: P
     alert = events[0].after
     assert alert.snapshot_path and alert.clip_path
     assert analytics.overlay().alerts[0].id == alert.id
-    assert analytics.stats()["track_table"][0]["track_id"] == alert.track_id
+    assert analytics.stats().track_table[0].track_id == alert.track_id
     for ref in refs[3:]:
         clips.add_frame(ref.ts, ring.read(ref))
     clips.poll(time.time())
@@ -103,7 +103,7 @@ def test_alerts_are_recorded_with_snapshot_and_clip(ring: FrameRing, tmp_path: P
     # The snapshot is the frame the detection was made on (grey level 42), box drawn on it.
     assert int(np.median(snapshot[300:400, 300:400])) in range(40, 45)
     assert Path(alert.clip_path).stat().st_size > 0
-    assert analytics.stats()["alert_events"] == {"new": 1, "end": 1}
+    assert analytics.stats().alert_events == {"new": 1, "end": 1}
     db.dispose()
 
 
@@ -124,7 +124,7 @@ def test_a_frame_missing_a_model_is_tracked_but_rules_needing_that_model_hold(
     partial = merge_detections([("default", person), ("ppe", Detections.empty(("helmet",)))])
     events = analytics.on_detections(refs[0], partial, missing=frozenset({"ppe"}))
     assert [(e.type, e.after.rule) for e in events] == [("new", "anyone")]
-    assert analytics.held_frames == 1 and analytics.stats()["tracks"] == 1
+    assert analytics.held_frames == 1 and analytics.stats().tracks == 1
     # Both answered and there is no helmet: now the PPE rule may judge.
     events = analytics.on_detections(refs[1], partial)
     assert [(e.type, e.after.rule) for e in events] == [("new", "no_helmet")]
@@ -150,7 +150,7 @@ def test_rules_wait_for_every_model_before_they_start(
     with caplog.at_level("INFO"):
         assert analytics.on_detections(refs[0], only_default, missing=frozenset({"ppe"})) == []
     assert analytics.engine is None and analytics.problems == []
-    assert analytics.stats()["tracks"] == 1  # tracked all the same
+    assert analytics.stats().tracks == 1  # tracked all the same
     assert not [r for r in caplog.records if r.levelname == "ERROR"]
     assert "wait for the class table of model(s) ppe" in caplog.text
     both = merge_detections([("default", person), ("ppe", Detections.empty(("helmet",)))])

@@ -33,6 +33,7 @@ from atalaia.config.media import MediaConfig
 from atalaia.demo import demo_frames
 from atalaia.logs import LogWriter
 from atalaia.pipeline.runner import Pipeline
+from atalaia.pipeline.snapshots import AnalyticsSnapshot, CameraSnapshot, camera_snapshot
 from atalaia.storage import Database
 from atalaia.storage.models import Alert
 from tests.conftest import in_ci
@@ -170,14 +171,22 @@ def test_a_busy_rtsp_camera_gets_one_playable_clip_per_alert_for_five_minutes(
         )
         pipeline = running_pipeline(config)
 
-        def camera_stats() -> dict[str, Any]:
-            state = pipeline.status()["cameras"].get("busy") or {}
-            return dict(state.get("stats") or {})
+        def camera_stats() -> CameraSnapshot | None:
+            return camera_snapshot(pipeline.status()["cameras"].get("busy"))
+
+        def analytics() -> AnalyticsSnapshot | None:
+            stats = camera_stats()
+            return stats.analytics if stats is not None else None
 
         def clip_stats() -> dict[str, Any]:
-            return dict((camera_stats().get("analytics") or {}).get("clips") or {})
+            found = analytics()
+            return dict(found.clips or {}) if found is not None else {}
 
-        assert wait_for(lambda: camera_stats().get("counters", {}).get("captured", 0) > 0, 60)
+        def captured() -> int:
+            stats = camera_stats()
+            return stats.counters.captured if stats is not None else 0
+
+        assert wait_for(lambda: captured() > 0, 60)
         streaming_since = time.monotonic()
         # The whole busy part of the video streams (the server plays it in real time).
         busy_s = cycles() * (PEOPLE_S + EMPTY_S)
@@ -187,18 +196,20 @@ def test_a_busy_rtsp_camera_gets_one_playable_clip_per_alert_for_five_minutes(
 
         def settled() -> bool:
             clips = clip_stats()
-            analytics = camera_stats().get("analytics") or {}
+            found = analytics()
             done = clips.get("clips_written", 0) + clips.get("clips_failed", 0)
             done += clips.get("clips_skipped", 0)
             return (
-                analytics.get("alerts_active") == 0
+                found is not None
+                and found.alerts_active == 0
                 and clips.get("clips_waiting") == 0
                 and done == clips.get("clips_requested")
             )
 
         assert wait_for(settled, TAIL_S - 10), clip_stats()
         clips = clip_stats()
-        recorder = (camera_stats().get("analytics") or {}).get("recorder") or {}
+        found = analytics()
+        recorder = found.recorder if found is not None else None
         restarts = pipeline.status()["cameras"]["busy"].get("restarts", 0)
         pipeline.stop()
 
@@ -206,7 +217,7 @@ def test_a_busy_rtsp_camera_gets_one_playable_clip_per_alert_for_five_minutes(
     assert clips["clips_failed"] == 0, clips["clip_last_error"]
     assert clips["clips_skipped"] == 0, clips
     assert clips["clips_written"] == clips["clips_requested"], clips
-    assert recorder.get("dropped") == 0, recorder
+    assert recorder is not None and recorder.dropped == 0, recorder
     with database.session() as session:
         asked = [a for a in session.scalars(select(Alert)) if a.clip_path]
     database.dispose()

@@ -14,8 +14,10 @@ from typing import Any
 from atalaia.config import AtalaiaConfig, CameraConfig, SupervisorConfig
 from atalaia.config.detectors import OnnxDetectorConfig
 from atalaia.pipeline.runner import Pipeline
+from atalaia.pipeline.snapshots import CameraSnapshot, ModelSnapshot, detector_snapshot
+from atalaia.track import Track
 from tests.detect.tiny_models import constant_head_model, rtdetr_head
-from tests.pipeline.test_pipeline import cam_status, counters, run_pipeline, wait_for
+from tests.pipeline.test_pipeline import cam_stats, cam_status, counters, run_pipeline, wait_for
 
 __all__ = ["run_pipeline"]  # the fixture, used by name
 
@@ -49,51 +51,66 @@ def two_model_config(tmp_path: Path) -> AtalaiaConfig:
     )
 
 
-def stats(p: Pipeline) -> dict[str, Any]:
-    return dict(cam_status(p, "floor").get("stats") or {})
+def stats(p: Pipeline) -> CameraSnapshot | None:
+    return cam_stats(p, "floor")
 
 
-def model(p: Pipeline, name: str) -> dict[str, Any]:
-    return dict((stats(p).get("models") or {}).get(name) or {})
+def model(p: Pipeline, name: str) -> ModelSnapshot | None:
+    s = stats(p)
+    return s.models.get(name) if s is not None else None
+
+
+def model_drops(p: Pipeline, name: str) -> int:
+    m = model(p, name)
+    return m.dropped_no_detector if m is not None else 0
 
 
 def merged(p: Pipeline) -> bool:
     """The latest frame holds both models' detections."""
-    last = stats(p).get("last_result") or {}
-    found = last.get("detections") or {}
-    return not last.get("missing") and found.get("default", 0) > 0 and found.get("ppe", 0) > 0
+    s = stats(p)
+    last = s.last_result if s is not None else None
+    if last is None:
+        return False
+    found = last.detections
+    return not last.missing and found.get("default", 0) > 0 and found.get("ppe", 0) > 0
+
+
+def track_table(s: CameraSnapshot | None) -> tuple[Track, ...]:
+    return s.analytics.track_table if s is not None and s.analytics is not None else ()
 
 
 def track_labels(p: Pipeline) -> set[str]:
-    table = (stats(p).get("analytics") or {}).get("track_table") or []
-    return {t["label"] for t in table}
+    return {t.label for t in track_table(stats(p))}
 
 
 def tracked_without(p: Pipeline, missing: str) -> bool:
     """In one heartbeat: the latest frame lacked `missing`'s answer (its detector is down)
     and a person track was matched on that very frame."""
     s = stats(p)
-    last = s.get("last_result") or {}
-    if (last.get("missing") or {}).get(missing) != "no_detector":
+    last = s.last_result if s is not None else None
+    if last is None or last.missing.get(missing) != "no_detector":
         return False
-    table = (s.get("analytics") or {}).get("track_table") or []
-    return any(t["label"] == "person" and abs(t["last_seen"] - last["ts"]) < 1e-6 for t in table)
+    return any(t.label == "person" and abs(t.last_seen - last.ts) < 1e-6 for t in track_table(s))
+
+
+def detector_frames(p: Pipeline, name: str) -> int:
+    s = detector_snapshot(p.status()["detectors"][name])
+    return s.frames if s is not None else 0
 
 
 def test_two_models_merge_per_frame_and_count_per_model(run_pipeline: Any, tmp_path: Path) -> None:
     p = run_pipeline(two_model_config(tmp_path))
-    assert wait_for(lambda: counters(p, "floor").get("detected", 0) > 10 and merged(p), 90)
+    assert wait_for(lambda: counters(p, "floor").detected > 10 and merged(p), 90)
     # Tracking runs on the merged table: persons from YOLO11n, the helmet model's class too.
     assert wait_for(lambda: {"person", "Without Helmet"} <= track_labels(p), 30)
     s = stats(p)
-    assert s["detector_connected"] is True
+    assert s is not None and s.detector_connected is True
     for name in ("default", "ppe"):
-        m = s["models"][name]
-        assert m["connected"] and m["sent"] > 5 and m["detected"] > 5
-        assert m["latency_ms"]["p50"] > 0 and sum(m["latency_hist"].values()) == m["detected"]
+        m = s.models[name]
+        assert m.connected and m.sent > 5 and m.detected > 5
+        assert m.latency_ms["p50"] > 0 and sum(m.latency_hist.values()) == m.detected
     # One frame reference went to both detector processes: each inferred the camera's frames.
-    detectors = p.status()["detectors"]
-    assert detectors["default"]["stats"]["frames"] > 5 and detectors["ppe"]["stats"]["frames"] > 5
+    assert detector_frames(p, "default") > 5 and detector_frames(p, "ppe") > 5
 
 
 def test_a_killed_model_leaves_the_camera_tracking_on_the_other(
@@ -104,14 +121,14 @@ def test_a_killed_model_leaves_the_camera_tracking_on_the_other(
     camera_pid = cam_status(p, "floor")["pid"]
     ppe_pid = p.status()["detectors"]["ppe"]["pid"]
     before = counters(p, "floor")
-    drops_before = model(p, "ppe").get("dropped_no_detector", 0)
+    drops_before = model_drops(p, "ppe")
 
     os.kill(ppe_pid, signal.SIGKILL)
     # While it is down the camera goes on with YOLO11n alone: frames analysed as partial,
     # persons still tracked, the dead model's drops counted under its name.
     assert wait_for(lambda: tracked_without(p, "ppe"), 30)
-    assert counters(p, "floor")["partial"] > before.get("partial", 0)
-    assert model(p, "ppe")["dropped_no_detector"] > drops_before
+    assert counters(p, "floor").partial > before.partial
+    assert model_drops(p, "ppe") > drops_before
 
     assert wait_for(
         lambda: (
@@ -122,6 +139,6 @@ def test_a_killed_model_leaves_the_camera_tracking_on_the_other(
     )
     assert wait_for(lambda: merged(p), 60)  # both models again, in one frame
     after = counters(p, "floor")
-    assert after["detected"] > before["detected"]
+    assert after.detected > before.detected
     assert cam_status(p, "floor")["pid"] == camera_pid  # the camera never restarted
     assert p.status()["detectors"]["default"]["restarts"] == 0

@@ -17,6 +17,7 @@ from atalaia.config import AtalaiaConfig, CameraConfig, SupervisorConfig
 from atalaia.config.detectors import OnnxDetectorConfig
 from atalaia.logs import LogWriter
 from atalaia.pipeline.runner import Pipeline
+from atalaia.pipeline.snapshots import CameraSnapshot, FrameCounts, camera_snapshot
 from tests.conftest import in_ci
 from tests.fixtures.cameras import mjpeg_camera, rtsp_camera, rtsp_server_available
 
@@ -85,16 +86,23 @@ def cam_status(p: Pipeline, cid: str) -> dict[str, Any]:
     return p.status()["cameras"][cid]
 
 
-def counters(p: Pipeline, cid: str) -> dict[str, int]:
-    return cam_status(p, cid).get("stats", {}).get("counters", {})
+def cam_stats(p: Pipeline, cid: str) -> CameraSnapshot | None:
+    """The camera's latest heartbeat stats; None before the first one."""
+    return camera_snapshot(cam_status(p, cid))
+
+
+def counters(p: Pipeline, cid: str) -> FrameCounts:
+    stats = cam_stats(p, cid)
+    return stats.counters if stats is not None else FrameCounts()
 
 
 def reader_state(p: Pipeline, cid: str) -> str | None:
-    return cam_status(p, cid).get("stats", {}).get("reader", {}).get("state")
+    stats = cam_stats(p, cid)
+    return stats.reader.state.value if stats is not None else None
 
 
 def detected(p: Pipeline, cid: str) -> int:
-    return counters(p, cid).get("detected", 0)
+    return counters(p, cid).detected
 
 
 class FrameWatch:
@@ -134,8 +142,9 @@ def test_rtsp_frames_flow_offline_and_back_without_restart(
     with rtsp_camera() as cam1, rtsp_camera() as cam2:
         p = run_pipeline(make_config(tmp_path, [camera("c1", cam1.url), camera("c2", cam2.url)]))
         assert wait_for(lambda: detected(p, "c1") > 3 and detected(p, "c2") > 3, 60)
-        stats = cam_status(p, "c1")["stats"]
-        assert stats["latency_ms"]["p50"] > 0 and stats["detector_connected"]
+        stats = cam_stats(p, "c1")
+        assert stats is not None
+        assert stats.latency_ms["p50"] > 0 and stats.detector_connected
         pid = cam_status(p, "c1")["pid"]
 
         cam1.kill()
@@ -143,8 +152,8 @@ def test_rtsp_frames_flow_offline_and_back_without_restart(
         assert wait_for(lambda: reader_state(p, "c1") in ("offline", "reconnecting"), 15, 0.05)
         # Offline within twice the read timeout (plus one heartbeat to hear about it).
         assert time.monotonic() - killed < 2 * READ_TIMEOUT + 1.0
-        before = counters(p, "c2")["captured"]
-        assert wait_for(lambda: counters(p, "c2")["captured"] > before + 5, 10)  # c2 unaffected
+        before = counters(p, "c2").captured
+        assert wait_for(lambda: counters(p, "c2").captured > before + 5, 10)  # c2 unaffected
 
         cam1.restart()
         assert wait_for(lambda: reader_state(p, "c1") == "online", 30)
@@ -184,7 +193,7 @@ def test_kill_9_camera_restarts_and_other_camera_has_no_gap(
         pid1, pid2 = cam_status(p, "c1")["pid"], cam_status(p, "c2")["pid"]
         with FrameWatch(p, "c2") as watch:
             time.sleep(1.0)
-            captured_before = counters(p, "c1")["captured"]
+            captured_before = counters(p, "c1").captured
             os.kill(pid1, signal.SIGKILL)
             assert wait_for(
                 lambda: (
@@ -194,7 +203,7 @@ def test_kill_9_camera_restarts_and_other_camera_has_no_gap(
                 30,
             )
             # The new pid comes with the new process's counters, never the dead one's.
-            assert counters(p, "c1").get("captured", 0) < captured_before
+            assert counters(p, "c1").captured < captured_before
             seen = detected(p, "c1")
             assert wait_for(lambda: detected(p, "c1") > seen, 30)  # the new process detects
         assert cam_status(p, "c2")["pid"] == pid2
@@ -238,7 +247,7 @@ def test_detector_that_keeps_failing_stops_restarting_and_says_why(
     assert status["restarts"] == 2
     assert "not restarted: more than 2 restarts within 120s" in status["reason"]
     # The camera keeps capturing without a detector, and counts what it could not send.
-    assert wait_for(lambda: counters(p, "demo").get("dropped_no_detector", 0) > 2, 30)
+    assert wait_for(lambda: counters(p, "demo").dropped_no_detector > 2, 30)
     assert cam_status(p, "demo")["state"] == "running"
     log = (tmp_path / "pipeline.log").read_text()
     assert "model.onnx" in log and "[DETECTOR:default] [ERROR]" in log
@@ -246,12 +255,12 @@ def test_detector_that_keeps_failing_stops_restarting_and_says_why(
 
 def test_camera_added_changed_removed_live(run_pipeline: Any, tmp_path: Path) -> None:
     p = run_pipeline(make_config(tmp_path, [camera("a", "demo://people")]))
-    assert wait_for(lambda: counters(p, "a").get("captured", 0) > 5, 60)
+    assert wait_for(lambda: counters(p, "a").captured > 5, 60)
     pid_a = cam_status(p, "a")["pid"]
     p.add_camera(camera("b", "demo://people"))
-    assert wait_for(lambda: counters(p, "b").get("captured", 0) > 5, 60)
+    assert wait_for(lambda: counters(p, "b").captured > 5, 60)
     p.update_camera(camera("b", "demo://people", fps=2))
-    assert wait_for(lambda: counters(p, "b").get("captured", 0) > 5, 60)
+    assert wait_for(lambda: counters(p, "b").captured > 5, 60)
     p.remove_camera("b")
     assert "b" not in p.status()["cameras"]
     assert not any(name.endswith("-b") for name in os.listdir("/dev/shm") if p.run_id in name)

@@ -11,11 +11,13 @@ import time
 from collections.abc import Iterator
 from multiprocessing.connection import Connection, Listener
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pytest
 
 from atalaia.detect import Detections
+from atalaia.detect.protocol import DetectorInfo
 from atalaia.frames import FrameRef, FrameRing, new_run_id
 from atalaia.pipeline.client_frames import (
     ClientDetection,
@@ -25,8 +27,17 @@ from atalaia.pipeline.client_frames import (
     DetectorUnavailable,
 )
 from atalaia.pipeline.detector_link import wait_connected
+from atalaia.pipeline.detector_messages import (
+    Detect,
+    DropCause,
+    Dropped,
+    Hello,
+    Result,
+    Welcome,
+)
 
 AUTHKEY = b"0123456789abcdef"
+INFO = DetectorInfo("scripted", "value", "none", 640, 640, 1, (), None, 1, 1, False, False)
 
 
 class ScriptedDetector:
@@ -59,12 +70,13 @@ class ScriptedDetector:
         try:
             while True:
                 message = conn.recv()
-                if message[0] == "hello":
-                    _, camera, ring_name, _max_age = message
-                    ring = FrameRing.attach(ring_name, camera)
-                    conn.send(("welcome", ["value"], {}))
+                if isinstance(message, Hello):
+                    camera = message.camera
+                    ring = FrameRing.attach(message.ring, camera)
+                    conn.send(Welcome(("value",), INFO))
                     continue
-                _, slot, seq, ts = message
+                assert isinstance(message, Detect), message
+                slot, seq, ts = message.slot, message.seq, message.ts
                 with self._lock:
                     self.requests += 1
                     self.outstanding += 1
@@ -79,7 +91,7 @@ class ScriptedDetector:
                     conn.close()
                     return
                 if behaviour.startswith("drop:"):
-                    conn.send(("dropped", seq, behaviour[5:]))
+                    conn.send(Dropped(seq, cast(DropCause, behaviour[5:])))
                     continue
                 assert ring is not None
                 frame = ring.read(FrameRef(camera, slot, seq, ts))
@@ -91,7 +103,7 @@ class ScriptedDetector:
                     class_id=np.array([0], np.int32),
                     class_names=("value",),
                 )
-                conn.send(("result", seq, ts, found.to_wire(), 1.0, 1))
+                conn.send(Result(seq, ts, found.to_wire(), 1.0, 1))
         except (EOFError, OSError):
             pass
         finally:

@@ -19,6 +19,7 @@ import pytest
 
 from atalaia.demo import demo_frames
 from atalaia.detect import sample_image
+from atalaia.pipeline.snapshots import detector_snapshot
 from tests.realtime.conftest import (
     TOKEN,
     FrameClient,
@@ -107,8 +108,8 @@ async def ask_until_accepted(
 
 
 def detector_frames(live: LiveService) -> int:
-    status = live.manager.pipeline_status()["detectors"]["default"]
-    return int(status.get("stats", {}).get("frames", 0))
+    stats = detector_snapshot(live.manager.pipeline_status()["detectors"]["default"])
+    return stats.frames if stats is not None else 0
 
 
 async def test_twenty_clients_at_once(service: LiveService) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from atalaia.config import CameraConfig
+from atalaia.pipeline.snapshots import AnalyticsSnapshot, camera_snapshot
 from tests.pipeline.test_pipeline import cam_status, make_config, run_pipeline, wait_for
 
 __all__ = ["run_pipeline"]  # the fixture, used by name
@@ -25,10 +26,17 @@ def test_a_class_filter_never_starves_a_rule(run_pipeline: Any, tmp_path: Path) 
     )
     p = run_pipeline(make_config(tmp_path, [camera]))
 
-    def analytics() -> dict[str, Any]:
-        return dict((cam_status(p, "yard").get("stats") or {}).get("analytics") or {})
+    def analytics() -> AnalyticsSnapshot | None:
+        stats = camera_snapshot(cam_status(p, "yard"))
+        return stats.analytics if stats is not None else None
 
-    assert wait_for(lambda: analytics().get("alert_events", {}).get("new", 0) > 0, 90)
-    shown = {t["label"] for t in analytics()["track_table"]}
+    def alerts() -> int:
+        found = analytics()
+        return found.alert_events.get("new", 0) if found is not None else 0
+
+    assert wait_for(lambda: alerts() > 0, 90)
+    found = analytics()
+    assert found is not None
+    shown = {t.label for t in found.track_table}
     assert shown <= {"dog"}, shown  # persons are tracked and judged, not shown
-    assert analytics()["tracks"] == len(analytics()["track_table"])
+    assert found.tracks == len(found.track_table)

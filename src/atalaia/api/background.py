@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -9,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from atalaia.api.auth import TokenCheck, presented_token, require_token
+from atalaia.pipeline.snapshots import camera_snapshot, jsonable
 from atalaia.service.manager import BackgroundManager, ProcessingUnavailable
 
 router = APIRouter(prefix="/background", tags=["background"])
@@ -81,7 +83,7 @@ def _cameras_offline(pipeline: dict[str, Any]) -> str | None:
     offline = sum(
         1
         for state in cameras.values()
-        if ((state.get("stats") or {}).get("reader") or {}).get("state") != "online"
+        if (stats := camera_snapshot(state)) is None or not stats.reader.online
     )
     return f"{offline} of {len(cameras)} cameras offline" if offline else None
 
@@ -104,7 +106,7 @@ async def health(request: Request) -> JSONResponse:
     details: dict[str, Any] = await manager_of(request).health()
     code = 200 if details["status"] == "ok" else 503
     check: TokenCheck = request.app.state.token_check
-    body = details if check.valid(presented_token(request)) else health_summary(details)
+    body = jsonable(details) if check.valid(presented_token(request)) else health_summary(details)
     return JSONResponse(body, status_code=code)
 
 
@@ -117,28 +119,29 @@ async def status(request: Request) -> dict[str, Any]:
 @router.post("/start", response_model=ControlResult, dependencies=[Depends(require_token)])
 async def start(request: Request) -> dict[str, Any]:
     """Start alert processing (cameras, detectors, deliveries) after a stop."""
-    manager = manager_of(request)
-    try:
-        changed = await manager.start_processing()
-    except ProcessingUnavailable as exc:
-        raise HTTPException(503, str(exc)) from None
-    return {"changed": changed, "status": manager.status()}
+    return await _control(request, BackgroundManager.start_processing)
 
 
 @router.post("/stop", response_model=ControlResult, dependencies=[Depends(require_token)])
 async def stop(request: Request) -> dict[str, Any]:
     """Stop alert processing; the basic monitors keep running."""
-    manager = manager_of(request)
-    changed = await manager.stop_processing()
-    return {"changed": changed, "status": manager.status()}
+    return await _control(request, BackgroundManager.stop_processing)
 
 
 @router.post("/restart", response_model=ControlResult, dependencies=[Depends(require_token)])
 async def restart(request: Request) -> dict[str, Any]:
     """Stop and start alert processing, e.g. to apply new settings."""
+    return await _control(request, BackgroundManager.restart_processing)
+
+
+async def _control(
+    request: Request, action: Callable[[BackgroundManager], Awaitable[bool]]
+) -> dict[str, Any]:
+    """Run one control action: whether it changed anything and the status after it; 503 when
+    alert processing cannot start (stopping never raises that)."""
     manager = manager_of(request)
     try:
-        changed = await manager.restart_processing()
+        changed = await action(manager)
     except ProcessingUnavailable as exc:
         raise HTTPException(503, str(exc)) from None
     return {"changed": changed, "status": manager.status()}

@@ -17,6 +17,7 @@ from atalaia.api.auth import require_token
 from atalaia.api.bodies import body_schema, validated_body, validation_detail
 from atalaia.config import CameraConfig, ZoneConfig
 from atalaia.config.cameras import MAX_RULES_PER_CAMERA, MAX_ZONES_PER_CAMERA, RuleConfig
+from atalaia.pipeline.snapshots import camera_snapshot
 from atalaia.redact import mask_url
 from atalaia.service import camera_store
 from atalaia.service.manager import BackgroundManager
@@ -46,10 +47,11 @@ def public(camera: CameraConfig, manager: BackgroundManager) -> dict[str, Any]:
     data["source"]["url"] = mask_url(camera.source.url)
     pipeline = manager.pipeline_status()
     state = pipeline.get("cameras", {}).get(camera.id)
+    stats = camera_snapshot(state)
     data["status"] = {
         "running": state is not None,
         "process": state.get("state") if state else None,
-        "reader": (state or {}).get("stats", {}).get("reader", {}).get("state"),
+        "reader": stats.reader.state.value if stats is not None else None,
         "restarts": state.get("restarts") if state else None,
     }
     return data
@@ -151,27 +153,25 @@ async def _with_body(request: Request, camera_id: str, key: str) -> dict[str, An
     return await _store(manager, camera)
 
 
-@router.get("/{camera_id}/zones", summary="A camera's zones")
-async def get_zones(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
-    camera = await _existing(_manager(request), camera_id)
-    return [z.model_dump(mode="json") for z in camera.zones]
+def _part_routes(key: str, body: dict[str, Any]) -> None:
+    """GET and PUT for one part (`zones`, `rules`) of a stored camera; the route names are the
+    ones the OpenAPI operation ids were made from when each route was written out by hand."""
+
+    async def get_part(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
+        camera = await _existing(_manager(request), camera_id)
+        return [item.model_dump(mode="json") for item in getattr(camera, key)]
+
+    async def put_part(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
+        camera = await _with_body(request, camera_id, key)
+        result: list[dict[str, Any]] = camera[key]
+        return result
+
+    path = f"/{{camera_id}}/{key}"
+    router.get(path, summary=f"A camera's {key}", name=f"get_{key}")(get_part)
+    router.put(path, summary=f"Replace a camera's {key}", openapi_extra=body, name=f"put_{key}")(
+        put_part
+    )
 
 
-@router.put("/{camera_id}/zones", summary="Replace a camera's zones", openapi_extra=_ZONES_BODY)
-async def put_zones(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
-    camera = await _with_body(request, camera_id, "zones")
-    result: list[dict[str, Any]] = camera["zones"]
-    return result
-
-
-@router.get("/{camera_id}/rules", summary="A camera's rules")
-async def get_rules(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
-    camera = await _existing(_manager(request), camera_id)
-    return [r.model_dump(mode="json") for r in camera.rules]
-
-
-@router.put("/{camera_id}/rules", summary="Replace a camera's rules", openapi_extra=_RULES_BODY)
-async def put_rules(camera_id: CameraId, request: Request) -> list[dict[str, Any]]:
-    camera = await _with_body(request, camera_id, "rules")
-    result: list[dict[str, Any]] = camera["rules"]
-    return result
+_part_routes("zones", _ZONES_BODY)
+_part_routes("rules", _RULES_BODY)

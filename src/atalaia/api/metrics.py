@@ -8,7 +8,7 @@ sinks' and monitors' state) into metric families. A scrape can never slow a came
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -23,12 +23,20 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from atalaia.api.auth import require_token
 from atalaia.logs import dropped_count
+from atalaia.pipeline.snapshots import (
+    CameraSnapshot,
+    FrameCounts,
+    camera_snapshot,
+    detector_snapshot,
+    drops_by_cause,
+    jsonable,
+)
 from atalaia.service.manager import BackgroundManager
 
 router = APIRouter(tags=["metrics"])
 
 LATENCY_BUCKETS_MS = (10, 25, 50, 75, 100, 150, 250, 500, 1000, 2500, 5000)
-COUNTERS = {
+COUNTERS = {  # `FrameCounts` field: help
     "captured": "Frames captured",
     "sent": "Frames sent to detection",
     "detected": "Frames detected",
@@ -36,7 +44,19 @@ COUNTERS = {
     "skipped_motion": "Frames skipped by motion gating",
     "partial": "Frames analysed without some model's answer (that model dropped them)",
 }
-DROP_CAUSES = ("stale", "overload", "no_detector", "error")
+MODEL_FAMILIES = {  # per camera and model: (metric name, help)
+    "sent": ("atalaia_camera_model_requests", "Frames a camera sent to one of its models"),
+    "results": ("atalaia_camera_model_results", "Results a camera got from one of its models"),
+    "dropped": (
+        "atalaia_camera_model_dropped",
+        "Frames one of a camera's models did not answer, by cause",
+    ),
+    "connected": (
+        "atalaia_camera_model_connected",
+        "1 while the camera is connected to that model's detector",
+    ),
+    "latency": ("atalaia_camera_model_result_seconds", "Time from capture to one model's result"),
+}
 CLIP_COUNTERS = {  # metric name: (key in the camera's clip stats, help)
     "atalaia_clips_written": ("clips_written", "Alert clips written"),
     "atalaia_clip_failures": ("clips_failed", "Alert clips that failed to encode"),
@@ -44,7 +64,7 @@ CLIP_COUNTERS = {  # metric name: (key in the camera's clip stats, help)
 }
 
 
-def latency_buckets(hist: dict[int, int]) -> tuple[list[tuple[str, float]], float]:
+def latency_buckets(hist: Mapping[int, int]) -> tuple[list[tuple[str, float]], float]:
     """Cumulative Prometheus buckets (seconds) and the sum, from a 1 ms histogram."""
     ordered = sorted((int(k), v) for k, v in hist.items())
     buckets, total = [], 0
@@ -64,7 +84,10 @@ class AtalaiaCollector:
 
     def collect(self) -> Iterator[Metric]:
         pipeline = self.manager.pipeline_status()
-        yield from self._cameras(pipeline.get("cameras", {}))
+        cameras = {
+            camera: camera_snapshot(state) for camera, state in pipeline.get("cameras", {}).items()
+        }
+        yield from self._cameras(cameras)
         yield from self._detectors(pipeline.get("detectors", {}))
         yield from self._processes(
             {
@@ -86,7 +109,8 @@ class AtalaiaCollector:
         dropped.add_metric([], dropped_count())
         yield dropped
 
-    def _cameras(self, cameras: dict[str, Any]) -> Iterable[Metric]:
+    def _cameras(self, cameras: dict[str, CameraSnapshot | None]) -> Iterable[Metric]:
+        """Every camera; one without stats yet (before its first heartbeat) counts zeros."""
         families = {
             key: CounterMetricFamily(f"atalaia_camera_frames_{key}", text, labels=["camera"])
             for key, text in COUNTERS.items()
@@ -108,71 +132,51 @@ class AtalaiaCollector:
             "Time from capture to detection result",
             labels=["camera"],
         )
-        for camera, state in sorted(cameras.items()):
-            stats = state.get("stats") or {}
-            counters = stats.get("counters") or {}
+        for camera, stats in sorted(cameras.items()):
+            counters = stats.counters if stats is not None else FrameCounts()
             for key, family in families.items():
-                family.add_metric([camera], counters.get(key, 0))
-            for cause in DROP_CAUSES:
-                drops.add_metric([camera, cause], counters.get(f"dropped_{cause}", 0))
-            fps.add_metric([camera, "captured"], stats.get("fps_captured", 0.0))
-            fps.add_metric([camera, "detected"], stats.get("fps_detected", 0.0))
-            reader = stats.get("reader") or {}
-            online.add_metric([camera], 1.0 if reader.get("state") == "online" else 0.0)
-            reconnects.add_metric([camera], reader.get("reconnects", 0))
-            buckets, total = latency_buckets(stats.get("latency_hist") or {})
+                family.add_metric([camera], getattr(counters, key))
+            for cause, count in drops_by_cause(counters).items():
+                drops.add_metric([camera, cause], count)
+            fps.add_metric([camera, "captured"], stats.fps_captured if stats else 0.0)
+            fps.add_metric([camera, "detected"], stats.fps_detected if stats else 0.0)
+            online.add_metric([camera], 1.0 if stats and stats.reader.online else 0.0)
+            reconnects.add_metric([camera], stats.reader.reconnects if stats else 0)
+            buckets, total = latency_buckets(stats.latency_hist if stats else {})
             latency.add_metric([camera], buckets, total)
         yield from families.values()
         yield from (drops, fps, online, reconnects, latency)
         yield from self._models(cameras)
         yield from self._clips(cameras)
 
-    def _models(self, cameras: dict[str, Any]) -> Iterable[Metric]:
+    def _models(self, cameras: dict[str, CameraSnapshot | None]) -> Iterable[Metric]:
         """Per camera and model: a camera with several detectors shows each one's requests,
         results, drops and latency, so a slow or dead model is seen by name."""
-        sent = CounterMetricFamily(
-            "atalaia_camera_model_requests",
-            "Frames a camera sent to one of its models",
-            labels=["camera", "model"],
-        )
-        results = CounterMetricFamily(
-            "atalaia_camera_model_results",
-            "Results a camera got from one of its models",
-            labels=["camera", "model"],
-        )
-        drops = CounterMetricFamily(
-            "atalaia_camera_model_dropped",
-            "Frames one of a camera's models did not answer, by cause",
-            labels=["camera", "model", "cause"],
-        )
-        connected = GaugeMetricFamily(
-            "atalaia_camera_model_connected",
-            "1 while the camera is connected to that model's detector",
-            labels=["camera", "model"],
-        )
-        latency = HistogramMetricFamily(
-            "atalaia_camera_model_result_seconds",
-            "Time from capture to one model's result",
-            labels=["camera", "model"],
-        )
-        for camera, state in sorted(cameras.items()):
-            models = (state.get("stats") or {}).get("models") or {}
+        per_model = ["camera", "model"]
+        sent = CounterMetricFamily(*MODEL_FAMILIES["sent"], labels=per_model)
+        results = CounterMetricFamily(*MODEL_FAMILIES["results"], labels=per_model)
+        drops = CounterMetricFamily(*MODEL_FAMILIES["dropped"], labels=[*per_model, "cause"])
+        connected = GaugeMetricFamily(*MODEL_FAMILIES["connected"], labels=per_model)
+        latency = HistogramMetricFamily(*MODEL_FAMILIES["latency"], labels=per_model)
+        for camera, camera_stats in sorted(cameras.items()):
+            models = camera_stats.models if camera_stats is not None else {}
             for model, stats in sorted(models.items()):
                 labels = [camera, model]
-                sent.add_metric(labels, stats.get("sent", 0))
-                results.add_metric(labels, stats.get("detected", 0))
-                for cause in DROP_CAUSES:
-                    drops.add_metric([*labels, cause], stats.get(f"dropped_{cause}", 0))
-                connected.add_metric(labels, 1.0 if stats.get("connected") else 0.0)
-                buckets, total = latency_buckets(stats.get("latency_hist") or {})
+                sent.add_metric(labels, stats.sent)
+                results.add_metric(labels, stats.detected)
+                for cause, count in drops_by_cause(stats).items():
+                    drops.add_metric([*labels, cause], count)
+                connected.add_metric(labels, 1.0 if stats.connected else 0.0)
+                buckets, total = latency_buckets(stats.latency_hist)
                 latency.add_metric(labels, buckets, total)
         yield from (sent, results, drops, connected, latency)
 
-    def _clips(self, cameras: dict[str, Any]) -> Iterable[Metric]:
+    def _clips(self, cameras: dict[str, CameraSnapshot | None]) -> Iterable[Metric]:
         for name, (key, text) in CLIP_COUNTERS.items():
             family = CounterMetricFamily(name, text, labels=["camera"])
-            for camera, state in sorted(cameras.items()):
-                clips = ((state.get("stats") or {}).get("analytics") or {}).get("clips")
+            for camera, stats in sorted(cameras.items()):
+                analytics = stats.analytics if stats is not None else None
+                clips = analytics.clips if analytics is not None else None
                 if clips is not None:  # cameras that record clips
                     family.add_metric([camera], clips.get(key, 0))
             yield family
@@ -198,14 +202,14 @@ class AtalaiaCollector:
             "atalaia_detector_connections", "Connected cameras", labels=["detector"]
         )
         for name, state in sorted(detectors.items()):
-            stats = state.get("stats") or {}
-            for size, count in (stats.get("batch_sizes") or {}).items():
+            stats = detector_snapshot(state)  # None before its first heartbeat: zeros
+            for size, count in (stats.batch_sizes if stats else {}).items():
                 batches.add_metric([name, str(size)], count)
-            frames.add_metric([name], stats.get("frames", 0))
-            for q, value in (stats.get("infer_ms") or {}).items():
+            frames.add_metric([name], stats.frames if stats else 0)
+            for q, value in (stats.infer_ms if stats else {}).items():
                 infer.add_metric([name, q.removeprefix("p")], value)
-            pending.add_metric([name], stats.get("pending", 0))
-            connections.add_metric([name], stats.get("connections", 0))
+            pending.add_metric([name], stats.pending if stats else 0)
+            connections.add_metric([name], stats.connections if stats else 0)
         yield from (batches, frames, infer, pending, connections)
 
     def _processes(self, children: dict[str, Any]) -> Iterable[Metric]:
@@ -260,7 +264,7 @@ async def stats(request: Request) -> dict[str, Any]:
     manager: BackgroundManager = request.app.state.manager
     return {
         "status": manager.status(),
-        "pipeline": manager.pipeline_status(),
+        "pipeline": jsonable(manager.pipeline_status()),
         "sinks": manager.sink_stats(),
         "monitors": manager.monitor_snapshots(),
         "log_records_dropped": dropped_count(),

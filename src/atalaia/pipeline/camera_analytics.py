@@ -13,7 +13,6 @@ import logging
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from atalaia.config.cameras import CameraConfig
 from atalaia.config.media import MediaConfig
@@ -26,6 +25,7 @@ from atalaia.media.clip_recorder import ClipRecorder
 from atalaia.media.overlay import OverlayState
 from atalaia.media.paths import MediaPaths
 from atalaia.pipeline.alert_recorder import AlertRecorder, SnapshotJob
+from atalaia.pipeline.snapshots import AnalyticsSnapshot
 from atalaia.rules import FrameSize, RuleEngine
 from atalaia.rules.zones import WHOLE_FRAME
 from atalaia.track import ByteTracker, Track
@@ -70,7 +70,7 @@ class CameraAnalytics:
         *,
         data_dir: Path,
         media: MediaConfig,
-        prompts_path: str | None = None,
+        prompts_path: Path | str | None = None,
         recorder: AlertRecorder | None = None,
         clips: ClipRecorder | None = None,
         model_label: str = "the detector's model",
@@ -117,22 +117,22 @@ class CameraAnalytics:
     def overlay(self) -> OverlayState:
         return self._overlay
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> AnalyticsSnapshot:
         """For the heartbeat: the main process and the API read the camera's state here,
         including the track table (the first `STATS_TRACKS` tracks by id)."""
         engine = self.engine
         tracks = self._shown_tracks(self.tracker.tracks())
-        return {
-            "tracks": len(tracks),
-            "track_table": [t.to_dict() for t in tracks[:STATS_TRACKS]],
-            "alerts_active": len(self._overlay.alerts),
-            "alert_events": dict(self.events),
-            "held_frames": self.held_frames,
-            "rules": len(engine.rules) if engine else 0,
-            "problems": self.problems,
-            "recorder": self.recorder.stats() if self.recorder else None,
-            "clips": self.clips.stats() if self.clips else None,
-        }
+        return AnalyticsSnapshot(
+            tracks=len(tracks),
+            track_table=tracks[:STATS_TRACKS],
+            alerts_active=len(self._overlay.alerts),
+            alert_events=dict(self.events),
+            held_frames=self.held_frames,
+            rules=len(engine.rules) if engine else 0,
+            problems=tuple(self.problems),
+            recorder=self.recorder.snapshot() if self.recorder else None,
+            clips=self.clips.stats() if self.clips else None,
+        )
 
     # ---- the detection thread ----------------------------------------------------------------
 

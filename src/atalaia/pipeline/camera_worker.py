@@ -9,9 +9,11 @@ model's detector process, and `FrameJoin` merges their answers for that frame in
 `Detections` (each detection named by its model) before anything downstream sees it.
 
 Results go to `CameraAnalytics` (tracking, rules, alerts) on a link's thread; alert events
-are written by the `AlertRecorder` thread, which then tells the supervisor
-(`("alert", event_id, camera_id)`); the `MediaSampler` thread keeps the clip history and
-`live.jpg` from the ring. None of them ever holds up capture.
+are written by the `AlertRecorder` thread, which then tells the supervisor (`AlertCommitted`);
+the `MediaSampler` thread keeps the clip history and `live.jpg` from the ring. None of them
+ever holds up capture.
+
+The process starts with a `CameraSpec`; its heartbeat carries a `CameraSnapshot`.
 """
 
 from __future__ import annotations
@@ -21,17 +23,11 @@ import math
 import threading
 import time
 from collections import Counter, deque
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
 
 from atalaia.capture import CameraReader
-from atalaia.cluster.fencing import Fence
-from atalaia.config.cameras import CameraConfig
-from atalaia.config.media import MediaConfig
 from atalaia.detect import Detections
 from atalaia.detect.filters import ShownClasses
 from atalaia.events.types import AlertEvent
@@ -46,9 +42,18 @@ from atalaia.pipeline.alert_spool import AlertSpool
 from atalaia.pipeline.camera_analytics import CameraAnalytics
 from atalaia.pipeline.camera_messages import AlertCommitted
 from atalaia.pipeline.detector_link import DetectorLink
+from atalaia.pipeline.detector_messages import (
+    DROP_CAUSES,
+    DetectorAnswer,
+    DropCause,
+    Dropped,
+    Hello,
+)
 from atalaia.pipeline.frame_join import FrameJoin, JoinedFrame
 from atalaia.pipeline.model_stats import ModelStats
 from atalaia.pipeline.schedule import DetectionSchedule, MotionGate
+from atalaia.pipeline.snapshots import CameraSnapshot, FrameCounts, LastResult
+from atalaia.pipeline.specs import CameraSpec
 from atalaia.pipeline.stats import LatencyHistogram, percentiles
 from atalaia.supervisor.child import ChildContext, idle_collect, tune_gc
 
@@ -62,29 +67,39 @@ CLIPS_CLOSE_S = 2.0
 GIVE_UP_GRACE_S = 1.0
 
 
-@dataclass
 class CameraCounters:
-    """Where every captured frame went."""
+    """Where every captured frame went (read as a `FrameCounts`)."""
 
-    captured: int = 0
-    sent: int = 0
-    detected: int = 0
-    skipped_schedule: int = 0
-    skipped_motion: int = 0
-    partial: int = 0  # frames some model did not answer: analysed on what the others saw
-    dropped_stale: int = 0
-    dropped_overload: int = 0
-    dropped_no_detector: int = 0
-    dropped_error: int = 0
-
-    def __post_init__(self) -> None:
+    def __init__(self) -> None:
+        self.captured = 0
+        self.sent = 0
+        self.detected = 0
+        self.skipped_schedule = 0
+        self.skipped_motion = 0
+        self.partial = 0  # frames some model did not answer: analysed on what the others saw
+        self.drops: dict[DropCause, int] = dict.fromkeys(DROP_CAUSES, 0)
         self._lock = threading.Lock()
 
-    def drop(self, cause: str) -> None:
+    def drop(self, cause: DropCause) -> None:
         """Count a drop; called from the capture loop and the detector link's thread."""
-        name = f"dropped_{cause}"
         with self._lock:
-            setattr(self, name, getattr(self, name, 0) + 1)
+            self.drops[cause] += 1
+
+    def snapshot(self) -> FrameCounts:
+        with self._lock:
+            drops = dict(self.drops)
+        return FrameCounts(
+            captured=self.captured,
+            sent=self.sent,
+            detected=self.detected,
+            skipped_schedule=self.skipped_schedule,
+            skipped_motion=self.skipped_motion,
+            partial=self.partial,
+            dropped_stale=drops["stale"],
+            dropped_overload=drops["overload"],
+            dropped_no_detector=drops["no_detector"],
+            dropped_error=drops["error"],
+        )
 
 
 def fit_frame(image: np.ndarray, max_bytes: int) -> np.ndarray:
@@ -104,12 +119,14 @@ class CameraWorker:
         # add hand-offs and contention. Measured on 8 cameras x 2 cores: +9 points of CPU
         # and +30 MB per camera with the pool.
         cv2.setNumThreads(1)
-        settings: dict[str, Any] = ctx.payload  # type: ignore[assignment]
+        spec = ctx.payload
+        if not isinstance(spec, CameraSpec):
+            raise TypeError(f"a camera process starts with a CameraSpec, not {type(spec).__name__}")
         self.ctx = ctx
-        self.camera = CameraConfig.model_validate(settings["camera"])
-        self.ring = FrameRing.attach(settings["ring"], self.camera.id)
+        self.camera = spec.camera
+        self.ring = FrameRing.attach(spec.ring, self.camera.id)
         self.reader = CameraReader.for_camera(
-            self.camera, Path(settings["data_dir"]), default_target_fps=settings.get("target_fps")
+            self.camera, spec.data_dir, default_target_fps=spec.target_fps
         )
         detect = self.camera.detect
         self.schedule = DetectionSchedule(detect.fps)
@@ -118,14 +135,14 @@ class CameraWorker:
         self.latency_ms: deque[float] = deque(maxlen=1000)
         self.latency_hist = LatencyHistogram()
         self.latest: tuple[FrameRef, Detections] | None = None
-        self.last_result: dict[str, Any] | None = None
+        self.last_result: LastResult | None = None
         self.shown = ShownClasses(detect.classes, f"camera {self.camera.id}")
         self._lock = threading.Lock()
         self.links: dict[str, DetectorLink] = {}
         self.models: dict[str, ModelStats] = {}
         self.join: FrameJoin | None = None
         if detect.enabled:
-            addresses: dict[str, str] = settings["detector_addresses"]
+            addresses = spec.detector_addresses
             names = [n for n in detect.detector_names if n in addresses]
             self.join = FrameJoin(
                 names,
@@ -135,14 +152,14 @@ class CameraWorker:
             )
             for name in names:
                 self.models[name] = ModelStats(name)
-                self.links[name] = self._link(name, addresses[name], settings["authkey"])
-        self.media = MediaConfig.model_validate(settings.get("media") or {})
+                self.links[name] = self._link(name, addresses[name], spec.authkey)
+        self.media = spec.media
         self.recorder: AlertRecorder | None = None
         self.clips: ClipRecorder | None = None
         self.analytics: CameraAnalytics | None = None
         if self.links:
-            self._build_analytics(settings)
-        live_path = MediaPaths(Path(settings["data_dir"]), self.camera.id).live
+            self._build_analytics(spec)
+        live_path = MediaPaths(spec.data_dir, self.camera.id).live
         self.sampler = MediaSampler(
             self._latest_frame,
             self.analytics.overlay if self.analytics is not None else OverlayState,
@@ -161,13 +178,13 @@ class CameraWorker:
         join = self.join
         assert join is not None
 
-        def on_message(message: tuple[Any, ...]) -> None:
+        def on_message(message: DetectorAnswer) -> None:
             self._on_answer(model, message)
 
         return DetectorLink(
             address,
             authkey,
-            ("hello", self.camera.id, self.ring.name, detect.max_age_ms / 1000),
+            Hello(self.camera.id, self.ring.name, detect.max_age_ms / 1000),
             on_message,
             self.ctx.stop_event,
             name=model,
@@ -180,18 +197,18 @@ class CameraWorker:
         """The first model's link (the one-model form's only one)."""
         return next(iter(self.links.values()), None)
 
-    def _build_analytics(self, settings: dict[str, Any]) -> None:
+    def _build_analytics(self, spec: CameraSpec) -> None:
         """Tracking and rules for every detecting camera; the alert recorder and the clip
         recorder (each a thread) only where some rule can raise an alert."""
         if any(rule.enabled for rule in self.camera.rules):
-            if settings.get("database_url"):
+            if spec.database_url:
                 self.recorder = AlertRecorder(
-                    settings["database_url"],
-                    settings.get("sinks") or ["database"],
+                    spec.database_url,
+                    list(spec.sinks) or ["database"],
                     self._announce,
                     snapshot_quality=self.media.snapshot_quality,
-                    spool=AlertSpool.for_camera(Path(settings["data_dir"]), self.camera.id),
-                    fence=Fence.from_setting(settings.get("lease")),
+                    spool=AlertSpool.for_camera(spec.data_dir, self.camera.id),
+                    fence=spec.fence,
                 )
             else:
                 log.error("no database configured: alerts of %s are not kept", self.camera.id)
@@ -200,37 +217,37 @@ class CameraWorker:
         self.analytics = CameraAnalytics(
             self.camera,
             self.ring,
-            data_dir=Path(settings["data_dir"]),
+            data_dir=spec.data_dir,
             media=self.media,
-            prompts_path=settings.get("prompts"),
+            prompts_path=spec.prompts,
             recorder=self.recorder,
             clips=self.clips,
         )
 
-    def stats(self) -> dict[str, Any]:
+    def stats(self) -> CameraSnapshot:
         elapsed = max(1e-6, time.monotonic() - self._started)
-        counters = asdict(self.counters)
+        counters = self.counters.snapshot()
         with self._lock:
             latency = percentiles(self.latency_ms)
             hist = self.latency_hist.snapshot()
-        return {
-            "camera": self.camera.id,
-            "counters": counters,
-            "fps_captured": round(counters["captured"] / elapsed, 3),
-            "fps_detected": round(counters["detected"] / elapsed, 3),
-            "latency_ms": latency,
-            "latency_hist": hist,
-            "detector_connected": bool(self.links)
+        return CameraSnapshot(
+            camera=self.camera.id,
+            counters=counters,
+            fps_captured=round(counters.captured / elapsed, 3),
+            fps_detected=round(counters.detected / elapsed, 3),
+            latency_ms=latency,
+            latency_hist=hist,
+            detector_connected=bool(self.links)
             and all(link.connected for link in self.links.values()),
-            "models": {
+            models={
                 name: stats.snapshot(self.links[name].connected)
                 for name, stats in self.models.items()
             },
-            "reader": self.reader.status().as_dict(),
-            "ring": self.ring.name,
-            "analytics": self.analytics.stats() if self.analytics is not None else None,
-            "last_result": self.last_result,
-        }
+            reader=self.reader.status(),
+            ring=self.ring.name,
+            analytics=self.analytics.stats() if self.analytics is not None else None,
+            last_result=self.last_result,
+        )
 
     def _announce(self, event: AlertEvent) -> None:
         """After the event is committed: wake the main process's outbox dispatchers."""
@@ -243,18 +260,17 @@ class CameraWorker:
         image = self.ring.read(ref)
         return None if image is None else (ref.ts, image)
 
-    def _on_answer(self, model: str, message: tuple[Any, ...]) -> None:
+    def _on_answer(self, model: str, message: DetectorAnswer) -> None:
         """A model's answer (on its link's thread): count it, give it to the join."""
         join, stats = self.join, self.models[model]
         assert join is not None
-        if message[0] == "dropped":
-            _, seq, cause = message
-            stats.drop(cause)
-            join.answer(model, seq, None, cause)
+        if isinstance(message, Dropped):
+            stats.drop(message.cause)
+            join.answer(model, message.seq, None, message.cause)
             return
-        _, seq, ts, wire, _infer_ms, _batch = message
-        stats.result(ts)
-        join.answer(model, seq, Detections.from_wire(wire, self.links[model].class_names))
+        stats.result(message.ts)
+        detections = Detections.from_wire(message.wire, self.links[model].class_names)
+        join.answer(model, message.seq, detections)
 
     def _on_frame(self, frame: JoinedFrame) -> None:
         """Every model answered frame `seq` (or gave up on it): one merged result."""
@@ -267,16 +283,16 @@ class CameraWorker:
         if frame.partial:
             self.counters.partial += 1
         per_model = Counter(str(m) for m in detections.models)
-        self.last_result = {
-            "seq": frame.seq,
-            "ts": frame.ts,
-            "detections": {m: per_model.get(m, 0) for m in self.models},
-            "missing": {m: frame.causes[m] for m in sorted(frame.missing)},
-        }
+        self.last_result = LastResult(
+            seq=frame.seq,
+            ts=frame.ts,
+            detections={m: per_model.get(m, 0) for m in self.models},
+            missing={m: frame.causes[m] for m in sorted(frame.missing)},
+        )
         ref = FrameRef(self.camera.id, frame.seq % self.ring.slots, frame.seq, frame.ts)
         self.on_detections(ref, detections, frame.missing)
 
-    def _on_frame_dropped(self, seq: int, cause: str) -> None:
+    def _on_frame_dropped(self, seq: int, cause: DropCause) -> None:
         """No model answered frame `seq`: it is dropped, counted by the first model's cause."""
         self.counters.drop(cause)
 

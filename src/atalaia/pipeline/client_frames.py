@@ -25,13 +25,13 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 from atalaia.detect import Detections
 from atalaia.frames import FrameRing, ring_name
 from atalaia.pipeline.detector_link import DetectorLink
+from atalaia.pipeline.detector_messages import DetectorAnswer, DropCause, Hello, Result
 from atalaia.pipeline.runner import Pipeline
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class DetectionTimeout(ClientDetectionError):
     code = "timeout"
 
 
-def _error_for(cause: str) -> ClientDetectionError:
+def _error_for(cause: DropCause) -> ClientDetectionError:
     """The error a detector drop cause means to a client."""
     if cause == "no_detector":
         return DetectorUnavailable("detector not running")
@@ -90,20 +90,20 @@ class _Lane:
         self.waiting: _Waiting | None = None
         self.link: DetectorLink | None = None
 
-    def on_message(self, message: tuple[Any, ...]) -> None:
+    def on_message(self, message: DetectorAnswer) -> None:
         """On the link's thread: hand the answer for the awaited frame to its loop."""
         waiting = self.waiting
-        if waiting is None or message[1] != waiting.seq:
+        if waiting is None or message.seq != waiting.seq:
             return  # the answer to a frame the client stopped waiting for
         outcome: Detections | ClientDetectionError
-        if message[0] == "result":
+        if isinstance(message, Result):
             assert self.link is not None
             try:
-                outcome = Detections.from_wire(message[3], self.link.class_names)
+                outcome = Detections.from_wire(message.wire, self.link.class_names)
             except ValueError as exc:
                 outcome = ClientDetectionError(f"unreadable answer from the detector: {exc}")
         else:
-            outcome = _error_for(str(message[2]))
+            outcome = _error_for(message.cause)
         with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
             waiting.loop.call_soon_threadsafe(_settle, waiting.future, outcome)
 
@@ -150,7 +150,7 @@ class ClientDetection:
             lane.link = DetectorLink(
                 address,
                 authkey,
-                ("hello", lane.camera, self.ring.name, timeout_s),
+                Hello(lane.camera, self.ring.name, timeout_s),
                 lane.on_message,
                 self._stopping,
                 max_in_flight=_LINK_IN_FLIGHT,

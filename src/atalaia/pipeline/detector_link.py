@@ -14,13 +14,21 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.connection import Client, Connection
-from typing import Any
 
 from atalaia.frames import FrameRef
+from atalaia.pipeline.detector_messages import (
+    Detect,
+    DetectorAnswer,
+    DropCause,
+    Dropped,
+    Hello,
+    Result,
+    Welcome,
+)
 
 log = logging.getLogger(__name__)
 
-OnMessage = Callable[[tuple[Any, ...]], None]
+OnMessage = Callable[[DetectorAnswer], None]
 
 
 class DetectorLink:
@@ -28,7 +36,7 @@ class DetectorLink:
         self,
         address: str,
         authkey: bytes,
-        hello: tuple[Any, ...],
+        hello: Hello,
         on_message: OnMessage,
         stopping: threading.Event,
         max_in_flight: int = 4,
@@ -66,7 +74,7 @@ class DetectorLink:
     def connected(self) -> bool:
         return self._conn is not None and bool(self.class_names)
 
-    def request(self, ref: FrameRef) -> str | None:
+    def request(self, ref: FrameRef) -> DropCause | None:
         """Ask for detection of `ref`; None when sent, else why not (a drop cause)."""
         with self._lock:
             conn = self._conn
@@ -75,7 +83,7 @@ class DetectorLink:
             if self._in_flight >= self.max_in_flight:
                 return "overload"
             try:
-                conn.send(("detect", ref.slot, ref.seq, ref.ts))
+                conn.send(Detect(ref.slot, ref.seq, ref.ts))
             except OSError:
                 return "no_detector"
             self._in_flight += 1
@@ -130,16 +138,17 @@ class DetectorLink:
                 message = conn.recv()
             except (EOFError, OSError):
                 return
-            kind = message[0]
-            if kind == "welcome":
-                names = list(message[1])
+            if isinstance(message, Welcome):
+                names = list(message.class_names)
                 if self.on_welcome is not None:
                     self.on_welcome(names)
                 self.class_names = names
                 log.info("detector %s connected (%d classes)", self.name, len(names))
                 continue
-            if kind in ("result", "dropped"):
-                self._answered()
+            if not isinstance(message, Result | Dropped):
+                log.warning("ignored an unknown message from detector %s: %r", self.name, message)
+                continue
+            self._answered()
             try:
                 self.on_message(message)
             except Exception:

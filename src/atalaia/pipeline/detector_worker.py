@@ -5,9 +5,8 @@ damages only its own connection) and send `FrameRef`s; pixels are read straight 
 camera's shared-memory ring. Every request gets exactly one answer, a result or a drop with
 its cause, so a camera always knows how many of its requests are still in flight.
 
-Messages, camera -> detector: ("hello", camera, ring_name, max_age_s), ("detect", slot, seq, ts).
-Detector -> camera: ("welcome", class_names, info), ("result", seq, ts, wire, infer_ms, batch),
-("dropped", seq, cause).
+The messages (`Hello`, `Detect`; `Welcome`, `Result`, `Dropped`) are in
+`atalaia.pipeline.detector_messages`; what the process starts with is a `DetectorSpec`.
 """
 
 from __future__ import annotations
@@ -21,16 +20,24 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
-from typing import Any
 
 import cv2
 import numpy as np
-from pydantic import TypeAdapter
 
-from atalaia.config.detectors import DetectorConfig
 from atalaia.detect import DetectorError, build_detector
 from atalaia.frames import FrameRef, FrameRing
 from atalaia.pipeline.batcher import DetectRequest, RequestBatcher
+from atalaia.pipeline.detector_messages import (
+    Detect,
+    DetectorMessage,
+    DropCause,
+    Dropped,
+    Hello,
+    Result,
+    Welcome,
+)
+from atalaia.pipeline.snapshots import DetectorSnapshot
+from atalaia.pipeline.specs import DetectorSpec
 from atalaia.pipeline.stats import percentiles
 from atalaia.supervisor.child import ChildContext, idle_collect, tune_gc
 
@@ -55,19 +62,19 @@ class DetectorStats:
     drops: Counter[str] = field(default_factory=Counter)
     errors: int = 0
 
-    def snapshot(self, connections: int, pending: int) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "frames": self.frames,
-            "batches": self.batches,
-            "mean_batch": round(self.frames / self.batches, 3) if self.batches else 0.0,
-            "batch_sizes": dict(sorted(self.batch_sizes.items())),
-            "infer_ms": percentiles(self.infer_ms),
-            "drops": dict(self.drops),
-            "errors": self.errors,
-            "connections": connections,
-            "pending": pending,
-        }
+    def snapshot(self, connections: int, pending: int) -> DetectorSnapshot:
+        return DetectorSnapshot(
+            requests=self.requests,
+            frames=self.frames,
+            batches=self.batches,
+            mean_batch=round(self.frames / self.batches, 3) if self.batches else 0.0,
+            batch_sizes=dict(sorted(self.batch_sizes.items())),
+            infer_ms=percentiles(self.infer_ms),
+            drops=dict(self.drops),
+            errors=self.errors,
+            connections=connections,
+            pending=pending,
+        )
 
 
 class DetectorServer:
@@ -78,15 +85,17 @@ class DetectorServer:
         # share); OpenCV's pool inside each resize would only oversubscribe the cores that
         # ONNX Runtime and the cameras are using.
         cv2.setNumThreads(1)
-        settings: dict[str, Any] = ctx.payload  # type: ignore[assignment]
-        raw: dict[str, Any] = settings["detector"]
-        self.config: DetectorConfig = TypeAdapter(DetectorConfig).validate_python(raw)
+        spec = ctx.payload
+        if not isinstance(spec, DetectorSpec):
+            raise TypeError(
+                f"a detector process starts with a DetectorSpec, not {type(spec).__name__}"
+            )
+        self.config = spec.detector
         self.ctx = ctx
-        self.address = str(settings["address"])
-        self.authkey: bytes = settings["authkey"]
+        self.address = spec.address
+        self.authkey = spec.authkey
         self.detector = build_detector(self.config)
-        self.class_names = list(self.detector.class_names)
-        self.info = self.detector.info.to_dict()
+        self.welcome = Welcome(tuple(self.detector.class_names), self.detector.info)
         self.batcher = RequestBatcher(self.config.batch_max, self.config.batch_timeout_ms / 1000)
         self.stats = DetectorStats()
         self.links: dict[Connection, CameraLink] = {}
@@ -109,7 +118,7 @@ class DetectorServer:
 
     def run(self) -> None:
         threading.Thread(target=self._accept, name="accept", daemon=True).start()
-        log.info("detector ready: %s", self.info)
+        log.info("detector ready: %s", self.welcome.info.to_dict())
         tune_gc()
         last_gc = time.monotonic()
         while not self.ctx.stopping:
@@ -136,20 +145,17 @@ class DetectorServer:
         try:
             while link.conn.poll():
                 message = link.conn.recv()
-                kind = message[0]
-                if kind == "detect":
-                    _, slot, seq, ts = message
+                if isinstance(message, Detect):
                     self.stats.requests += 1
-                    request = DetectRequest(
-                        FrameRef(link.camera, slot, seq, ts), link.max_age_s, time.monotonic()
-                    )
+                    ref = FrameRef(link.camera, message.slot, message.seq, message.ts)
+                    request = DetectRequest(ref, link.max_age_s, time.monotonic())
                     superseded = self.batcher.offer(request)
                     if superseded is not None:
                         self._drop(superseded, "overload")
-                elif kind == "hello":
-                    _, link.camera, ring_name, link.max_age_s = message
-                    link.ring = FrameRing.attach(ring_name, link.camera)
-                    link.conn.send(("welcome", self.class_names, self.info))
+                elif isinstance(message, Hello):
+                    link.camera, link.max_age_s = message.camera, message.max_age_s
+                    link.ring = FrameRing.attach(message.ring, link.camera)
+                    link.conn.send(self.welcome)
                     log.info("camera %s connected", link.camera)
         except (EOFError, OSError):
             self._disconnect(link)
@@ -167,7 +173,7 @@ class DetectorServer:
     def _link(self, camera: str) -> CameraLink | None:
         return next((lk for lk in self.links.values() if lk.camera == camera), None)
 
-    def _answer(self, camera: str, message: tuple[Any, ...]) -> None:
+    def _answer(self, camera: str, message: DetectorMessage) -> None:
         link = self._link(camera)
         if link is None:
             return
@@ -176,9 +182,9 @@ class DetectorServer:
         except OSError:
             self._disconnect(link)
 
-    def _drop(self, request: DetectRequest, cause: str) -> None:
+    def _drop(self, request: DetectRequest, cause: DropCause) -> None:
         self.stats.drops[cause] += 1
-        self._answer(request.ref.camera, ("dropped", request.ref.seq, cause))
+        self._answer(request.ref.camera, Dropped(request.ref.seq, cause))
 
     def _infer(self, batch: list[DetectRequest]) -> None:
         views: list[np.ndarray] = []
@@ -216,7 +222,7 @@ class DetectorServer:
             self.stats.frames += 1
             ref = request.ref
             self._answer(
-                ref.camera, ("result", ref.seq, ref.ts, detections.to_wire(), infer_ms, len(kept))
+                ref.camera, Result(ref.seq, ref.ts, detections.to_wire(), infer_ms, len(kept))
             )
 
     def close(self) -> None:

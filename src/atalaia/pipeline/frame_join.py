@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from atalaia.detect import Detections, merge_detections
+from atalaia.pipeline.detector_messages import DropCause
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,7 @@ class JoinedFrame:
     ts: float
     detections: Detections
     missing: frozenset[str]  # models whose answer is not in `detections` (their drop causes)
-    causes: dict[str, str]
+    causes: dict[str, DropCause]
 
     @property
     def partial(self) -> bool:
@@ -50,11 +51,11 @@ class _Pending:
     ts: float
     waiting: set[str]
     results: dict[str, Detections] = field(default_factory=dict)
-    drops: dict[str, str] = field(default_factory=dict)
+    drops: dict[str, DropCause] = field(default_factory=dict)
 
 
 OnFrame = Callable[[JoinedFrame], None]
-OnDropped = Callable[[int, str], None]
+OnDropped = Callable[[int, DropCause], None]
 
 
 class FrameJoin:
@@ -100,15 +101,17 @@ class FrameJoin:
         with self._lock:
             self._pending[seq] = _Pending(ts, set(self.models))
 
-    def answer(self, model: str, seq: int, result: Detections | None, cause: str = "") -> None:
-        """A model's result for frame `seq`, or its drop (`result` None, `cause` given)."""
+    def answer(
+        self, model: str, seq: int, result: Detections | None, cause: DropCause = "error"
+    ) -> None:
+        """A model's result for frame `seq`, or its drop (`result` None, with its cause)."""
         with self._lock:
             entry = self._pending.get(seq)
             if entry is None or model not in entry.waiting:
                 return  # already given up on
             entry.waiting.discard(model)
             if result is None:
-                entry.drops[model] = cause or "error"
+                entry.drops[model] = cause
             else:
                 entry.results[model] = result
         self.flush()

@@ -11,11 +11,10 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from typing import Any
 
+from atalaia.pipeline.detector_messages import DROP_CAUSES, DropCause
+from atalaia.pipeline.snapshots import ModelSnapshot
 from atalaia.pipeline.stats import LatencyHistogram, percentiles
-
-DROP_CAUSES = ("stale", "overload", "no_detector", "error")
 
 
 class ModelStats:
@@ -25,7 +24,7 @@ class ModelStats:
         self.model = model
         self.sent = 0
         self.detected = 0
-        self.drops = dict.fromkeys(DROP_CAUSES, 0)
+        self.drops: dict[DropCause, int] = dict.fromkeys(DROP_CAUSES, 0)
         self.latency_ms: deque[float] = deque(maxlen=1000)
         self.latency_hist = LatencyHistogram()
         self._lock = threading.Lock()
@@ -34,9 +33,9 @@ class ModelStats:
         with self._lock:
             self.sent += 1
 
-    def drop(self, cause: str) -> None:
+    def drop(self, cause: DropCause) -> None:
         with self._lock:
-            self.drops[cause] = self.drops.get(cause, 0) + 1
+            self.drops[cause] += 1
 
     def result(self, ts: float) -> None:
         """A result for a frame captured at `ts` (wall time)."""
@@ -46,13 +45,16 @@ class ModelStats:
             self.latency_ms.append(latency)
             self.latency_hist.add(latency)
 
-    def snapshot(self, connected: bool) -> dict[str, Any]:
+    def snapshot(self, connected: bool) -> ModelSnapshot:
         with self._lock:
-            return {
-                "connected": connected,
-                "sent": self.sent,
-                "detected": self.detected,
-                **{f"dropped_{cause}": n for cause, n in self.drops.items()},
-                "latency_ms": percentiles(self.latency_ms),
-                "latency_hist": self.latency_hist.snapshot(),
-            }
+            return ModelSnapshot(
+                connected=connected,
+                sent=self.sent,
+                detected=self.detected,
+                dropped_stale=self.drops["stale"],
+                dropped_overload=self.drops["overload"],
+                dropped_no_detector=self.drops["no_detector"],
+                dropped_error=self.drops["error"],
+                latency_ms=percentiles(self.latency_ms),
+                latency_hist=self.latency_hist.snapshot(),
+            )

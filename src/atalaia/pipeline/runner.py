@@ -18,11 +18,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from atalaia.cluster.fencing import Fence
 from atalaia.config import AtalaiaConfig, CameraConfig
 from atalaia.frames import FrameRing, new_run_id, ring_name
 from atalaia.logs import detector_tag
 from atalaia.pipeline.camera_worker import run_camera
 from atalaia.pipeline.detector_worker import run_detector
+from atalaia.pipeline.specs import CameraSpec, DetectorSpec
 from atalaia.supervisor import ChildSpec, Supervisor
 
 log = logging.getLogger(__name__)
@@ -107,11 +109,7 @@ class Pipeline:
                     kind="detector",
                     tag=detector_tag(name),
                     target=run_detector,
-                    payload={
-                        "detector": detector.model_dump(mode="json"),
-                        "address": self.detector_address(name),
-                        "authkey": self.authkey,
-                    },
+                    payload=DetectorSpec(detector, self.detector_address(name), self.authkey),
                 )
             )
         self._started = True
@@ -135,21 +133,21 @@ class Pipeline:
             kind="camera",
             tag=camera.id,
             target=run_camera,
-            payload={
-                "camera": camera.model_dump(mode="json"),
-                "ring": self.rings[camera.id].name,
-                "data_dir": str(self.config.data_dir),
-                "target_fps": self.config.target_fps,
-                "detector_addresses": {
+            payload=CameraSpec(
+                camera=camera,
+                ring=self.rings[camera.id].name,
+                data_dir=self.config.data_dir,
+                target_fps=self.config.target_fps,
+                detector_addresses={
                     name: self.detector_address(name) for name in camera.detect.detector_names
                 },
-                "authkey": self.authkey,
-                "database_url": self.config.database_url,
-                "sinks": [self.config.sink_name(s) for s in self.config.sinks if s.enabled],
-                "media": self.config.media.model_dump(mode="json"),
-                "prompts": str(self.config.prompts) if self.config.prompts else None,
-                "lease": self.leases.get(camera.id),
-            },
+                authkey=self.authkey,
+                database_url=self.config.database_url,
+                sinks=tuple(self.config.sink_name(s) for s in self.config.sinks if s.enabled),
+                media=self.config.media,
+                prompts=self.config.prompts,
+                fence=Fence.from_setting(self.leases.get(camera.id)),
+            ),
         )
 
     def _new_ring(self, camera: CameraConfig) -> FrameRing:
