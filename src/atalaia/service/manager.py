@@ -5,8 +5,12 @@ it; the app's lifespan calls `startup()` and `shutdown()`. Two parts, controlled
 
 - the basic monitors (host, serial board, camera reachability) always run;
 - alert processing (camera and detector processes, the reconciler that keeps them in line
-  with the database, the delivery dispatchers) can be stopped, started and restarted through
-  the API while the monitors keep running, as the note describes.
+  with the database, the delivery dispatchers, client detection), owned by one
+  `AlertProcessing` with an explicit state, can be stopped, started and restarted through the
+  API while the monitors keep running, as the note describes.
+
+Every thread started here (the monitors', the serial board's alert worker, media retention,
+those of alert processing) is joined by `shutdown()`; tests/service/test_threads.py checks it.
 
 The API only reads state through this object. `atalaia supervisor` (design note 003) runs the same
 object without the API: there the configuration file, not the database, says which cameras
@@ -18,9 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 import time
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 
@@ -28,31 +31,29 @@ from atalaia.config import AtalaiaConfig, CameraConfig
 from atalaia.demo import DEMO_URL, ensure_demo_video
 from atalaia.events import topics
 from atalaia.events.bus import EventBus
-from atalaia.events.service import OutboxService
-from atalaia.events.types import AlertEvent
 from atalaia.monitors.group import BasicMonitors
 from atalaia.pipeline.camera_messages import AlertCommitted
-from atalaia.pipeline.client_frames import ClientDetection
-from atalaia.pipeline.runner import Pipeline
 from atalaia.redact import mask_secrets, mask_url
 from atalaia.service import camera_store
-from atalaia.service.reconciler import CameraReconciler
+from atalaia.service.board_alerts import BoardAlerts
+from atalaia.service.processing import (
+    AlertProcessing,
+    CameraSource,
+    ProcessingState,
+    ProcessingUnavailable,
+)
+from atalaia.service.retention_loop import RetentionLoop
 from atalaia.storage.db import Database
 
 if TYPE_CHECKING:
-    from atalaia.cluster import ClusterCoordinator
+    from atalaia.events.service import OutboxService
+    from atalaia.pipeline.client_frames import ClientDetection
+    from atalaia.pipeline.runner import Pipeline
+    from atalaia.service.reconciler import CameraReconciler
+
+__all__ = ["BackgroundManager", "CameraSource", "ProcessingState", "ProcessingUnavailable"]
 
 log = logging.getLogger(__name__)
-
-
-class ProcessingUnavailable(RuntimeError):
-    """Alert processing cannot run in this process (it was built without a log writer)."""
-
-
-ProcessingState = Literal["starting", "running", "stopping", "stopped", "error"]
-# Where the cameras to run come from: the database (the service; the YAML seeds it once) or the
-# configuration file itself, every start (`atalaia supervisor`).
-CameraSource = Literal["database", "config"]
 
 
 class BackgroundManager:
@@ -69,27 +70,24 @@ class BackgroundManager:
         self.config = config
         self.cameras_from = cameras_from
         self.database = database or Database(config.database_url)
-        self.log_queue = log_queue
-        self.reconcile_interval = reconcile_interval
         self.startup_completed = False
         self.started_at: float | None = None
         self.startup_error: str | None = None
-        self.pipeline: Pipeline | None = None
-        self.reconciler: CameraReconciler | None = None
-        # Socket.IO frames, detected by the cameras' detector process (None: not running).
-        self.client_detection: ClientDetection | None = None
-        self.processing_state: ProcessingState = "stopped"
-        self.processing_error: str | None = None
-        self.total_alerts_processed = 0
-        self.monitors: BasicMonitors | None = None
-        self.outbox: OutboxService | None = None
-        self._stopping = threading.Event()
         # Camera status and system events for in-process subscribers (alerts go by the outbox).
         self.bus = EventBus()
+        self.monitors: BasicMonitors | None = None
+        # Committed alerts to the serial board's commands (None: no board configured).
+        self.board_alerts: BoardAlerts | None = None
+        self.retention = RetentionLoop(config)
+        self.processing = AlertProcessing(
+            config,
+            self.database,
+            log_queue,
+            on_message=self._on_child_message,
+            cameras_from=cameras_from,
+            reconcile_interval=reconcile_interval,
+        )
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.last_cleanup: dict[str, Any] | None = None
-        self._lock = asyncio.Lock()
-        self._count_lock = threading.Lock()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -116,30 +114,18 @@ class BackgroundManager:
         self.startup_completed = True
         log.info("background started; database %s", mask_url(self.config.database_url))
         await asyncio.to_thread(self._start_monitors)
-        threading.Thread(target=self._retention, name="media-retention", daemon=True).start()
-        if self.log_queue is not None:
+        self.retention.start()
+        if self.processing.available:
             await self.start_processing()
 
     async def shutdown(self) -> None:
-        self._stopping.set()
+        """Stop alert processing first (no alert arrives after it), then the service's own
+        threads, joining each; then the event bus and the database pool."""
         await self.stop_processing()
-        if self.monitors is not None:
-            await asyncio.to_thread(self.monitors.stop, 10.0)
+        await asyncio.to_thread(self._stop_threads)
         await self.bus.stop()
         await asyncio.to_thread(self.database.dispose)
         log.info("background stopped")
-
-    def _retention(self) -> None:
-        """Apply media retention (age and disk budget) now and then, off the event loop."""
-        from atalaia.media.retention import cleanup_for_config
-
-        while not self._stopping.is_set():
-            try:
-                report = cleanup_for_config(self.config)
-                self.last_cleanup = {"at": time.time(), **_plain(report)}
-            except Exception:
-                log.exception("media retention failed")
-            self._stopping.wait(self.config.media.cleanup_interval_s)
 
     def _start_monitors(self) -> None:
         """The basic monitors run for the whole life of the service (design note 002)."""
@@ -152,6 +138,17 @@ class BackgroundManager:
             on_board_change=self._board_online,
         )
         self.monitors.start()
+        if self.monitors.serial.enabled:
+            serial = self.monitors.serial
+            self.board_alerts = BoardAlerts(self.database, serial, serial.config.queue_size)
+            self.board_alerts.start()
+
+    def _stop_threads(self) -> None:
+        self.retention.stop()
+        if self.board_alerts is not None:
+            self.board_alerts.stop()
+        if self.monitors is not None:
+            self.monitors.stop(10.0)
 
     def _publish(self, topic: str, data: dict[str, Any], camera: str | None = None) -> None:
         """Publish from any thread (monitors call back on their own threads)."""
@@ -196,62 +193,16 @@ class BackgroundManager:
     # ---- alert processing ------------------------------------------------------------------
 
     async def start_processing(self) -> bool:
-        """Start camera and detector processes and the reconciler; False if already running."""
-        async with self._lock:
-            if self.processing_state in ("running", "starting"):
-                return False
-            if self.log_queue is None:
-                raise ProcessingUnavailable(
-                    "alert processing is not available: this service instance has no log writer"
-                )
-            self.processing_state, self.processing_error = "starting", None
-            try:
-                self.outbox = OutboxService.from_config(self.config, self.database)
-                await self.outbox.start()
-                await asyncio.to_thread(self._start_processing)
-            except Exception as exc:
-                self.processing_state = "error"
-                self.processing_error = mask_secrets(f"{type(exc).__name__}: {exc}")
-                log.exception("alert processing failed to start")
-                return False
-            self.processing_state = "running"
-            return True
+        """Start camera and detector processes, the reconciler, deliveries and client
+        detection; False if already running or a part failed (`processing_error`)."""
+        return await self.processing.start()
 
-    def _start_processing(self) -> None:
-        pipeline = Pipeline(self.config, self.log_queue, on_message=self._on_child_message)
-        if self.cameras_from == "config":
-            if self.config.cluster.enabled:
-                log.warning(
-                    "cluster.enabled is ignored here: this runs the file's cameras as written, "
-                    "without leases; use `atalaia run` for a cluster node"
-                )
-            pipeline.start()  # the file's cameras, as they are; nothing to reconcile with
-            self.pipeline = pipeline
-        else:
-            pipeline.start(with_cameras=False)
-            cluster = self._cluster_coordinator()
-            interval = cluster.config.renew_interval_s if cluster else self.reconcile_interval
-            reconciler = CameraReconciler(self.database, pipeline, interval, cluster=cluster)
-            reconciler.reconcile()
-            reconciler.start()
-            self.pipeline, self.reconciler = pipeline, reconciler
-        self.client_detection = ClientDetection.for_pipeline(pipeline)
-        log.info("alert processing running: %d camera(s)", len(pipeline.cameras))
+    async def stop_processing(self) -> bool:
+        """Stop alert processing; the monitors keep running. False if it was not running."""
+        return await self.processing.stop()
 
-    def _cluster_coordinator(self) -> ClusterCoordinator | None:
-        """With `cluster.enabled`, this node runs only the cameras it holds a lease for."""
-        if not self.config.cluster.enabled:
-            return None
-        from atalaia import __version__
-        from atalaia.cluster import ClusterCoordinator
-
-        log.info(
-            "cluster: node %s joins (lease %.0f s, renewed every %.1f s)",
-            self.config.cluster.node_id,
-            self.config.cluster.lease_s,
-            self.config.cluster.renew_interval_s,
-        )
-        return ClusterCoordinator(self.config.cluster, self.config.database_url, __version__)
+    async def restart_processing(self) -> bool:
+        return await self.processing.restart()
 
     def cluster_status(self) -> dict[str, Any] | None:
         """This node's view of its leases; None when the cluster is off or not running."""
@@ -260,76 +211,68 @@ class BackgroundManager:
             return None
         return reconciler.cluster.status()
 
-    async def stop_processing(self) -> bool:
-        """Stop alert processing; the monitors keep running. False if it was not running."""
-        async with self._lock:
-            if self.pipeline is None:
-                return False
-            self.processing_state = "stopping"
-            await asyncio.to_thread(self._stop_processing)
-            if self.outbox is not None:
-                await self.outbox.stop(timeout=10)
-                self.outbox = None
-            self.processing_state = "stopped"
-            return True
-
-    def _stop_processing(self) -> None:
-        if self.client_detection is not None:
-            self.client_detection.close()
-            self.client_detection = None
-        if self.reconciler is not None:
-            self.reconciler.stop()
-            cluster = self.reconciler.cluster
-            if cluster is not None:
-                # Cameras first, then their leases at once: other nodes need not wait them out.
-                self.reconciler.stop_all_cameras()
-                cluster.close()
-                cluster.leave()
-        if self.pipeline is not None:
-            self.pipeline.stop()
-        self.pipeline, self.reconciler = None, None
-        log.info("alert processing stopped")
-
-    async def restart_processing(self) -> bool:
-        await self.stop_processing()
-        return await self.start_processing()
-
     def cameras_changed(self) -> None:
         """Called by the API after a camera was created, changed or deleted."""
-        if self.reconciler is not None:
-            self.reconciler.wake()
+        reconciler = self.reconciler
+        if reconciler is not None:
+            reconciler.wake()
         if self.monitors is not None:
             self.monitors.camera.set_cameras(self._enabled_cameras())
 
     def deliveries_changed(self) -> None:
         """Called by the API after a dead delivery was put back in the queue."""
-        if self.outbox is not None:
-            self.outbox.wake()
+        outbox = self.outbox
+        if outbox is not None:
+            outbox.wake()
 
     def _on_child_message(self, child: str, message: object) -> None:
-        """Messages from camera and detector processes other than heartbeats and logs."""
+        """Messages from camera and detector processes other than heartbeats and logs (on the
+        supervisor's thread: nothing here may block)."""
         if isinstance(message, AlertCommitted):
-            with self._count_lock:
-                self.total_alerts_processed += 1
-            if self.outbox is not None:
-                self.outbox.wake()  # committed by the camera: deliver it now
-            if self.monitors is not None and self.monitors.serial.enabled:
-                threading.Thread(
-                    target=self._alert_to_board, args=(message.event_id,), daemon=True
-                ).start()
+            self.processing.alert_committed()  # counted, and delivered now
+            board_alerts = self.board_alerts
+            if board_alerts is not None:
+                board_alerts.offer(message.event_id)
 
-    def _alert_to_board(self, event_id: str) -> None:
-        """Give the serial board the committed event (it decides if a command matches)."""
-        from atalaia.storage.models import AlertEvent as AlertEventRow
+    # ---- alert processing, as the API and the status read it -------------------------------
 
-        try:
-            with self.database.session() as session:
-                row = session.query(AlertEventRow).filter_by(id=event_id).one_or_none()
-                payload = dict(row.payload) if row is not None else None
-            if payload is not None and self.monitors is not None:
-                self.monitors.serial.on_alert(AlertEvent.from_payload(payload))
-        except Exception:
-            log.exception("could not pass alert %s to the serial board", event_id)
+    @property
+    def processing_state(self) -> str:
+        """`stopped`, `starting`, `running`, `stopping` or `error` (a start failed)."""
+        return self.processing.state.value
+
+    @property
+    def processing_error(self) -> str | None:
+        return self.processing.error
+
+    @property
+    def total_alerts_processed(self) -> int:
+        return self.processing.alerts_committed
+
+    @property
+    def pipeline(self) -> Pipeline | None:
+        parts = self.processing.parts
+        return parts.pipeline if parts is not None else None
+
+    @property
+    def reconciler(self) -> CameraReconciler | None:
+        parts = self.processing.parts
+        return parts.reconciler if parts is not None else None
+
+    @property
+    def outbox(self) -> OutboxService | None:
+        parts = self.processing.parts
+        return parts.outbox if parts is not None else None
+
+    @property
+    def client_detection(self) -> ClientDetection | None:
+        """Socket.IO frames, detected by the cameras' detector process (None: not running)."""
+        parts = self.processing.parts
+        return parts.client_detection if parts is not None else None
+
+    @property
+    def last_cleanup(self) -> dict[str, Any] | None:
+        return self.retention.last_cleanup
 
     # ---- state -----------------------------------------------------------------------------
 
@@ -410,9 +353,3 @@ class BackgroundManager:
             return {}
         status: dict[str, dict[str, Any]] = self.outbox.status()
         return status
-
-
-def _plain(report: object) -> dict[str, Any]:
-    from dataclasses import asdict, is_dataclass
-
-    return asdict(report) if is_dataclass(report) and not isinstance(report, type) else {}

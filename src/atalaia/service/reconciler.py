@@ -67,11 +67,19 @@ class CameraReconciler:
         self._thread = threading.Thread(target=self._run, name="reconciler", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 10.0) -> bool:
+        """End the loop and join its thread; False (and a warning) when a pass is still
+        running after `timeout` (a camera start or a database call that ignores its own)."""
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return True
+        thread.join(timeout)
+        if thread.is_alive():
+            log.warning("camera reconciler still running after %.1f s", timeout)
+            return False
+        return True
 
     def wake(self) -> None:
         """Reconcile now (the API calls this after a change)."""
