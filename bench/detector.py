@@ -78,32 +78,44 @@ def camera_frames() -> list[Frame]:
     return plain + [np.ascontiguousarray(frame[:, ::-1]) for frame in plain]
 
 
-def baseline_detector(size: int, threads: int) -> Callable[[list[Frame]], list[Any]]:
-    """What a user writes first: one frame, one session.run, decode, NMS."""
+def plain_session(threads: int) -> ort.InferenceSession:
+    """The built-in YOLO11n in a session with ONNX Runtime's defaults and `threads` threads."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    session = ort.InferenceSession(
+    return ort.InferenceSession(
         str(default_object_model().model), options, providers=["CPUExecutionProvider"]
     )
+
+
+def letterbox(frame: Frame, size: int) -> tuple[NDArray[np.float32], float, int, int]:
+    """`frame` scaled into a size x size grey square: (3 x size x size RGB float tensor in
+    [0, 1], scale, top, left), the hand-written way (cv2.resize + copyMakeBorder)."""
+    height, width = frame.shape[:2]
+    ratio = min(size / height, size / width)
+    new_w, new_h = round(width * ratio), round(height * ratio)
+    top, left = (size - new_h) // 2, (size - new_w) // 2
+    image = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
+    image = cv2.copyMakeBorder(
+        image,
+        top,
+        size - new_h - top,
+        left,
+        size - new_w - left,
+        cv2.BORDER_CONSTANT,
+        value=(114, 114, 114),
+    )
+    tensor = np.ascontiguousarray(image[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32)
+    tensor *= 1.0 / 255.0
+    return tensor, ratio, top, left
+
+
+def baseline_detector(size: int, threads: int) -> Callable[[list[Frame]], list[Any]]:
+    """What a user writes first: one frame, one session.run, decode, NMS."""
+    session = plain_session(threads)
     input_name = session.get_inputs()[0].name
 
     def detect_one(frame: Frame) -> list[tuple[int, float, list[float]]]:
-        height, width = frame.shape[:2]
-        ratio = min(size / height, size / width)
-        new_w, new_h = round(width * ratio), round(height * ratio)
-        top, left = (size - new_h) // 2, (size - new_w) // 2
-        image = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
-        image = cv2.copyMakeBorder(
-            image,
-            top,
-            size - new_h - top,
-            left,
-            size - new_w - left,
-            cv2.BORDER_CONSTANT,
-            value=(114, 114, 114),
-        )
-        tensor = np.ascontiguousarray(image[:, :, ::-1].transpose(2, 0, 1), dtype=np.float32)
-        tensor *= 1.0 / 255.0
+        tensor, ratio, top, left = letterbox(frame, size)
         output = session.run(None, {input_name: tensor[None]})[0][0]  # (84, N)
         scores = output[4:].max(axis=0)
         classes = output[4:].argmax(axis=0)

@@ -4,13 +4,21 @@ Modes:
   nominal     N cameras from a file paced in real time (default 8 x 640x480 at 30 fps),
               detection 5 fps each: fps, drops by cause, capture-to-result latency, CPU, RSS.
   saturation  detection asked on every frame: pipeline detections/s against a plain loop
-              running the same detector on the same frames in one process (the ratio).
+              running the same detector on the same frames in one process (the ratio), and
+              against the physical limit measured right after on the same clip (bench.limit):
+                limit detections/s = model rate x (1 - decode share)
+              model rate: YOLO11n alone, batched, at --input-size, the better of one
+              single-threaded session per core (batch 4 each) and one session on every core
+              (batch 8); decode share = decode CPU-s per frame (the pipeline's reader, one
+              core) x frames/s the cameras captured in the run / usable cores.
   overload    three times what the machine can detect, for --seconds (default 300): RSS over
               time, latency p99, drops.
   baseline    nominal and saturation through frames pickled into a multiprocessing.Queue for a
               ProcessPoolExecutor (design note 000), for comparison.
 
     .venv/bin/python -m bench.pipeline --mode nominal --cameras 8 --seconds 30
+    .venv/bin/python -m bench.pipeline --mode saturation --cameras 8 --input-size 320 \
+        --video /usr/share/doc/opencv-doc/examples/data/vtest.avi
     .venv/bin/python -m bench.pipeline --mode all --json
 """
 
@@ -31,6 +39,7 @@ from typing import Any
 
 import cv2
 import psutil
+from bench.limit import describe, machine, measure_limit
 
 from atalaia.config import AtalaiaConfig, CameraConfig, SupervisorConfig
 from atalaia.config.detectors import OnnxDetectorConfig
@@ -167,8 +176,15 @@ def atalaia_config(
     )
 
 
+def stats_dict(status: dict[str, Any]) -> dict[str, Any]:
+    """A child's stats as plain JSON, whether it publishes a dict or a typed snapshot."""
+    stats = status.get("stats") or {}
+    as_json = getattr(stats, "as_json", None)
+    return dict(as_json() if callable(as_json) else stats)
+
+
 def camera_stats(p: Pipeline) -> dict[str, dict[str, Any]]:
-    return {cid: s.get("stats", {}) for cid, s in p.status()["cameras"].items()}
+    return {cid: stats_dict(s) for cid, s in p.status()["cameras"].items()}
 
 
 def run_atalaia(
@@ -203,7 +219,7 @@ def run_atalaia(
             time.sleep(seconds)
             elapsed = sampler.stop()
             after = camera_stats(pipeline)
-            detector_stats = pipeline.status()["detectors"]["default"].get("stats", {})
+            detector_stats = stats_dict(pipeline.status()["detectors"]["default"])
         finally:
             pipeline.stop()
             writer.stop()
@@ -449,12 +465,22 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="per-camera clip history and live frame (on by default, as in the service)",
     )
+    parser.add_argument(
+        "--limit",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="saturation: also measure the model alone and the decode cost (the limit)",
+    )
+    parser.add_argument(
+        "--limit-seconds", type=float, default=5.0, help="measured time per model-alone plan"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per mode")
     args = parser.parse_args(argv)
 
     workdir = Path(tempfile.mkdtemp(prefix="atalaia-bench-"))
     video = args.video or make_video(workdir)
     results: list[dict[str, Any]] = []
+    notes: list[str] = []  # printed under the table
 
     def emit(result: dict[str, Any]) -> None:
         results.append(result)
@@ -462,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.json:
         print(
-            f"video {video}, input {args.input_size}, batch_max {args.batch_max}\n{HEADER}",
+            f"{machine()}\nvideo {video}, input {args.input_size}, batch_max {args.batch_max}"
+            f"\n{HEADER}",
             flush=True,
         )
     modes = ["nominal", "saturation", "baseline"] if args.mode == "all" else [args.mode]
@@ -476,6 +503,13 @@ def main(argv: list[str] | None = None) -> int:
             result["ratio"] = round(
                 result["detections_per_s"] / result["plain_loop_detections_per_s"], 3
             )
+            if args.limit:
+                captured = sum(result["fps_captured"].values())
+                limit = measure_limit(
+                    video, args.input_size, captured, result["detections_per_s"], args.limit_seconds
+                )
+                result["limit"] = limit
+                notes += describe(limit, result["detections_per_s"])
             emit(result)
         elif mode == "overload":
             capacity = plain_loop(args, video, 10)
@@ -492,6 +526,8 @@ def main(argv: list[str] | None = None) -> int:
             base["plain_loop_detections_per_s"] = plain_loop(args, video, min(seconds, 20))
             base["ratio"] = round(base["detections_per_s"] / base["plain_loop_detections_per_s"], 3)
             emit(base)
+    if notes and not args.json:
+        print("\n" + "\n".join(notes), flush=True)
     return 0
 
 
