@@ -109,7 +109,7 @@ def test_the_bare_headed_cyclist_raises_the_alert_despite_the_class_filter(
     assert (x, y, x + w, y + h) == pytest.approx(man, abs=1.0)
     # What is shown and reported is what detect.classes keeps: persons only, no head boxes.
     assert {t.label for t in analytics.overlay().tracks} == {"person"}
-    assert {t["label"] for t in analytics.stats()["track_table"]} == {"person"}
+    assert {t.label for t in analytics.stats().track_table} == {"person"}
     assert len(analytics.overlay().tracks) == 2
 
 
