@@ -142,6 +142,7 @@ def _as_text(
     lines = [f"model: {report.path}"]
     lines += [f"input: {spec.describe()}" for spec in report.inputs]
     lines += [f"output: {spec.describe()}" for spec in report.outputs]
+    lines.append(f"precision: {report.precision}")
     if report.usable:
         batch = "dynamic" if report.model_batch is None else str(report.model_batch)
         lines.append(

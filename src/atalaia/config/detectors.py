@@ -10,6 +10,10 @@ detectors:
   default: {type: onnx}                        # built-in YOLO11n (AGPL-3.0 weights)
   ppe: {type: onnx, model: /models/ppe.onnx, labels: /models/ppe.txt, input_size: 416}
   faces: {type: scrfd}                         # optional extra, non-commercial weights
+  gpu:                                         # `atalaia[gpu]`, docs/gpu.md
+    type: onnx
+    providers: [tensorrt, cuda]                # CPU is always added last
+    tensorrt: {fp16: true, engine_cache_dir: /var/cache/atalaia/trt, max_workspace_mb: 4096}
 ```
 
 Threading defaults on CPU: a batch is split across `concurrent_runs` model calls (one per
@@ -25,7 +29,7 @@ import importlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from atalaia.config.base import StrictModel
 from atalaia.plugins import PluginRegistry
@@ -70,8 +74,63 @@ class DetectorBase(StrictModel):
     )
 
 
+# ONNX Runtime option names that the typed `cuda:` and `tensorrt:` sections set; the same name
+# in `provider_options` as well would leave one of the two silently ignored.
+CUDA_OPTION_KEYS: dict[str, tuple[str, ...]] = {
+    "gpu_mem_limit_mb": ("gpu_mem_limit",),
+    "conv_algo_search": ("cudnn_conv_algo_search",),
+    "conv_max_workspace": ("cudnn_conv_use_max_workspace",),
+}
+TENSORRT_OPTION_KEYS: dict[str, tuple[str, ...]] = {
+    "fp16": ("trt_fp16_enable",),
+    "engine_cache_dir": (
+        "trt_engine_cache_enable",
+        "trt_engine_cache_path",
+        "trt_timing_cache_enable",
+        "trt_timing_cache_path",
+    ),
+    "max_workspace_mb": ("trt_max_workspace_size",),
+}
+
+
+class CudaSettings(StrictModel):
+    """CUDA provider settings (`providers: [cuda]`); unset keys keep ONNX Runtime's defaults.
+
+    The CUDA provider runs the model in the precision it was exported in: for half precision
+    on CUDA, bring a float16 model (docs/gpu.md).
+    """
+
+    gpu_mem_limit_mb: int | None = Field(
+        None, ge=64, description="Most GPU memory the provider's arena may take, in MiB."
+    )
+    conv_algo_search: Literal["exhaustive", "heuristic", "default"] | None = Field(
+        None,
+        description="How cuDNN picks convolution algorithms: exhaustive (ORT's default) "
+        "benchmarks each shape once, the best for a fixed input size.",
+    )
+    conv_max_workspace: bool | None = Field(
+        None, description="Let cuDNN use as much workspace as it wants (faster convolutions)."
+    )
+
+
+class TensorrtSettings(StrictModel):
+    """TensorRT provider settings (`providers: [tensorrt, cuda]`).
+
+    Building a TensorRT engine for a model takes from seconds to minutes at the first start;
+    `engine_cache_dir` keeps the engines (and the timing cache) so later starts load them.
+    """
+
+    fp16: bool = Field(False, description="Build float16 engines (about 2x faster, tiny drift).")
+    engine_cache_dir: Path | None = Field(
+        None, description="Folder for built engines and timing caches; created when missing."
+    )
+    max_workspace_mb: int | None = Field(
+        None, ge=64, description="Most GPU memory TensorRT may use while building, in MiB."
+    )
+
+
 class OnnxRuntimeSettings(DetectorBase):
-    """How ONNX Runtime runs a model: providers, threads."""
+    """How ONNX Runtime runs a model: providers, threads, GPU settings."""
 
     providers: list[ProviderName] = Field(
         default_factory=_cpu_only,
@@ -81,8 +140,9 @@ class OnnxRuntimeSettings(DetectorBase):
     device_id: int = Field(0, ge=0, description="GPU index for cuda/tensorrt.")
     provider_options: dict[ProviderName, dict[str, str | int | float | bool]] = Field(
         default_factory=dict,
-        description="Extra ONNX Runtime options per provider, e.g. "
-        "{tensorrt: {trt_fp16_enable: true, trt_engine_cache_enable: true}}.",
+        description="Other ONNX Runtime options per provider, passed as they are, e.g. "
+        "{tensorrt: {trt_builder_optimization_level: 5}}; the common ones have typed keys "
+        "under `cuda:` and `tensorrt:`.",
     )
     intra_op_threads: int | None = Field(
         None, ge=1, description="Threads inside one model call; unset: cores / concurrent_runs."
@@ -101,6 +161,37 @@ class OnnxRuntimeSettings(DetectorBase):
     io_binding: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: only on CUDA/TensorRT, where it saves copies."
     )
+    cuda: CudaSettings = Field(default_factory=CudaSettings)
+    tensorrt: TensorrtSettings = Field(default_factory=TensorrtSettings)
+
+    @model_validator(mode="after")
+    def _gpu_settings_fit(self) -> OnnxRuntimeSettings:
+        """GPU settings for a provider that is not listed, or set twice, are mistakes.
+
+        A key counts as set when its value is not the default (not when it is merely present:
+        a dumped config, every default written out, must validate again).
+        """
+        for name, section, keys in (
+            ("cuda", self.cuda, CUDA_OPTION_KEYS),
+            ("tensorrt", self.tensorrt, TENSORRT_OPTION_KEYS),
+        ):
+            fields = type(section).model_fields
+            for key in sorted(k for k in fields if getattr(section, k) != fields[k].default):
+                if name not in self.providers:
+                    raise ValueError(
+                        f"{name}.{key} is set but '{name}' is not in providers {self.providers}"
+                    )
+                raw = self.provider_options.get(name, {})
+                for option in keys[key]:
+                    if option in raw:
+                        raise ValueError(
+                            f"provider_options.{name}.{option} and {name}.{key} set the same "
+                            f"ONNX Runtime option; keep only {name}.{key}"
+                        )
+        cache = self.tensorrt.engine_cache_dir
+        if cache is not None and cache.exists() and not cache.is_dir():
+            raise ValueError(f"tensorrt.engine_cache_dir {cache} exists and is not a folder")
+        return self
 
 
 class OnnxModelSettings(OnnxRuntimeSettings):
@@ -134,6 +225,7 @@ def default_detectors() -> dict[str, DetectorBase]:
 
 __all__ = [
     "DETECTOR_PLUGINS",
+    "CudaSettings",
     "DetectionFilterConfig",
     "DetectorBase",
     "DetectorConfig",
@@ -142,6 +234,7 @@ __all__ = [
     "OnnxRuntimeSettings",
     "ProviderName",
     "ScrfdDetectorConfig",
+    "TensorrtSettings",
     "default_detectors",
 ]
 

@@ -47,7 +47,8 @@ class BatchEngine:
         self._call_batch = sessions.main.input.batch  # None: dynamic batch axis
         self._batch_max = self._call_batch or batch_max
         workers = sessions.concurrent_runs
-        self._tensors = [InputTensor(*input_hw) for _ in range(workers)]
+        dtype = sessions.main.input.dtype  # float16 for a half-precision model
+        self._tensors = [InputTensor(*input_hw, dtype) for _ in range(workers)]
         self._pool = (
             ThreadPoolExecutor(workers - 1, thread_name_prefix="atalaia-detect")
             if workers > 1

@@ -1,11 +1,13 @@
 """What a model file is, as the detector sees it: for `atalaia models check`.
 
-Brought models fail in ways a person has to see to fix: a second input, a half-precision
-export, NMS baked in, class names missing or one too many. The report lists the raw graph
-(inputs, outputs, metadata) from ONNX Runtime directly, so it is shown even for a model the
-detector refuses, and then loads the model the way a camera's detector would (the same
-`OnnxDetector`, same head recognition, same class-name sources) to say whether, and how, it
-would run. A model that loads here loads in the service.
+Brought models fail in ways a person has to see to fix: a second input, NMS baked in, class
+names missing or one too many. The precision (float32, float16, or mixed) is reported too: a
+float16 export is fed float16 and its outputs read as float32 (docs/gpu.md).
+
+The report lists the raw graph (inputs, outputs, metadata) from ONNX Runtime directly, so it
+is shown even for a model the detector refuses, and then loads the model the way a camera's
+detector would (the same `OnnxDetector`, same head recognition, same class-name sources) to
+say whether, and how, it would run. A model that loads here loads in the service.
 """
 
 from __future__ import annotations
@@ -71,6 +73,7 @@ class ModelReport:
     outputs: tuple[TensorSpec, ...]
     metadata: Mapping[str, str]
     usable: bool
+    precision: str = "float32"  # of the graph's inputs and outputs: float32, float16, mixed
     problem: str | None = None
     head_format: str | None = None
     num_classes: int | None = None
@@ -139,7 +142,9 @@ def open_for_check(
     """The report and, when the model is usable, the loaded detector (the caller closes it)."""
     inputs, outputs, metadata = read_graph(path)
     shown = {k: metadata[k] for k in SHOWN_METADATA if metadata.get(k)}
-    base = ModelReport(str(path), inputs, outputs, shown, usable=False)
+    base = ModelReport(
+        str(path), inputs, outputs, shown, usable=False, precision=precision(inputs, outputs)
+    )
     stored_names = names_from_metadata(metadata)
     if labels is not None:
         source = f"labels file {labels}"
@@ -175,6 +180,19 @@ def open_for_check(
         providers=info.providers,
     )
     return report, detector
+
+
+def precision(inputs: Sequence[TensorSpec], outputs: Sequence[TensorSpec]) -> str:
+    """`float16` or `float32` when every floating input and output has that type, else what
+    each has (`mixed: input float16, outputs float32`)."""
+    kinds = ("float16", "float32", "float64")
+    ins = sorted({spec.dtype for spec in inputs if spec.dtype in kinds})
+    outs = sorted({spec.dtype for spec in outputs if spec.dtype in kinds})
+    if len(set(ins) | set(outs)) == 1:
+        return (ins or outs)[0]
+    if not ins and not outs:
+        return "none (no floating-point inputs or outputs)"
+    return f"mixed: input {'/'.join(ins) or '-'}, outputs {'/'.join(outs) or '-'}"
 
 
 def match_prompts(prompts: PpePrompts, class_names: Sequence[str]) -> dict[str, list[str]]:

@@ -25,7 +25,7 @@ from pathlib import Path
 from atalaia.config.detectors import OnnxRuntimeSettings
 from atalaia.detect.errors import ModelLoadError
 from atalaia.detect.protocol import DetectorInfo
-from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS, select_providers
+from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS, resolve_providers
 from atalaia.detect.session import OnnxModel
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ class ModelSessions:
 
 def open_sessions(path: Path, settings: OnnxRuntimeSettings) -> ModelSessions:
     """Open `path` as configured; raises `ModelLoadError` for a file that cannot be used."""
-    providers = select_providers(settings.providers, settings.provider_options, settings.device_id)
+    providers = resolve_providers(settings)
     on_gpu = providers[0][0] in DEVICE_MEMORY_PROVIDERS
     intra, concurrent = plan_threads(settings.intra_op_threads, settings.concurrent_runs, on_gpu)
     main = OnnxModel(path, providers, intra, concurrent, settings.io_binding)

@@ -1,8 +1,11 @@
 """One ONNX Runtime session for an image model, with the checks and the run path it needs.
 
 Loading turns every way a model file can be wrong (missing, not ONNX, several inputs, a
-non-image input, half precision) into a `ModelLoadError` that names the file. Running takes one
-contiguous float32 N x 3 x H x W tensor.
+non-image input) into a `ModelLoadError` that names the file. Running takes one contiguous
+N x 3 x H x W tensor in the model's input precision: float32, or float16 for a half-precision
+export (the letterbox writes float16 straight into the batch, so there is no extra copy, and
+half the bytes go to the device). Float16 outputs come back as float32, the precision every
+decoder works in, whatever the model computes in.
 
 Why I/O binding only on GPU providers: on the CPU provider `session.run` already reads the
 numpy input in place and hands back output buffers without a copy, so binding would only add
@@ -26,6 +29,12 @@ from atalaia.detect.errors import InferenceError, ModelLoadError
 from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS, warn_on_silent_fallback
 
 IoBinding = Literal["auto", "on", "off"]
+InputBatch = NDArray[np.float32 | np.float16]
+# ONNX element types an image input may have, and the numpy type the batch is built in.
+INPUT_DTYPES: dict[str, type[np.float32] | type[np.float16]] = {
+    "tensor(float)": np.float32,
+    "tensor(float16)": np.float16,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +45,7 @@ class InputGeometry:
     batch: int | None
     height: int | None
     width: int | None
+    dtype: type[np.float32] | type[np.float16] = np.float32
 
 
 class OnnxModel:
@@ -63,8 +73,8 @@ class OnnxModel:
         self._device_id = int(dict(providers).get(self.active_providers[0], {}).get("device_id", 0))
         self._thread_state = threading.local()
 
-    def run(self, batch: NDArray[np.float32]) -> list[NDArray[np.float32]]:
-        """Outputs of one model call on a contiguous float32 batch."""
+    def run(self, batch: InputBatch) -> list[NDArray[np.float32]]:
+        """Outputs of one model call on a contiguous batch of the input's dtype, as float32."""
         try:
             if self.uses_io_binding:
                 return self._run_bound(batch)
@@ -73,7 +83,7 @@ class OnnxModel:
             raise InferenceError(
                 f"model {self.path.name} failed on a {batch.shape} batch: {exc}"
             ) from exc
-        return [np.asarray(o) for o in outputs]
+        return [_float32(o) for o in outputs]
 
     def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
         """Run the model once on blank input; return its output shapes.
@@ -84,7 +94,7 @@ class OnnxModel:
         """
         batch = self.input.batch or 2
         try:
-            outputs = self.run(np.zeros((batch, 3, *input_hw), np.float32))
+            outputs = self.run(np.zeros((batch, 3, *input_hw), self.input.dtype))
         except InferenceError as exc:
             raise ModelLoadError(
                 f"model {self.path} fails on a blank {batch}x3x{input_hw[0]}x{input_hw[1]} "
@@ -98,7 +108,7 @@ class OnnxModel:
                 )
         return [tuple(o.shape) for o in outputs]
 
-    def _run_bound(self, batch: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+    def _run_bound(self, batch: InputBatch) -> list[NDArray[np.float32]]:
         binding = self._session.io_binding()
         if self._device == "cpu":
             binding.bind_cpu_input(self.input.name, batch)
@@ -107,9 +117,9 @@ class OnnxModel:
         for name in self.output_names:
             binding.bind_output(name, "cpu")
         self._session.run_with_iobinding(binding)
-        return [np.asarray(o) for o in binding.copy_outputs_to_cpu()]
+        return [_float32(o) for o in binding.copy_outputs_to_cpu()]
 
-    def _device_input(self, batch: NDArray[np.float32]) -> Any:
+    def _device_input(self, batch: InputBatch) -> Any:
         """This thread's device buffer for a batch of this shape, refreshed from `batch`."""
         buffers: dict[tuple[int, ...], Any] = getattr(self._thread_state, "buffers", {})
         self._thread_state.buffers = buffers
@@ -162,9 +172,11 @@ def _image_input(session: ort.InferenceSession, path: Path) -> InputGeometry:
             f"model {path}: expected one image input, found {len(inputs)} ({names})"
         )
     spec = inputs[0]
-    if spec.type != "tensor(float)":
+    dtype = INPUT_DTYPES.get(spec.type)
+    if dtype is None:
         raise ModelLoadError(
-            f"model {path}: input {spec.name} is {spec.type}, expected tensor(float) (float32)"
+            f"model {path}: input {spec.name} is {spec.type}, expected tensor(float) (float32) "
+            "or tensor(float16)"
         )
     shape = list(spec.shape)
     channels = shape[1] if len(shape) == 4 else None
@@ -176,4 +188,10 @@ def _image_input(session: ort.InferenceSession, path: Path) -> InputGeometry:
     def fixed(dim: Any) -> int | None:
         return dim if isinstance(dim, int) and dim > 0 else None
 
-    return InputGeometry(spec.name, fixed(shape[0]), fixed(shape[2]), fixed(shape[3]))
+    return InputGeometry(spec.name, fixed(shape[0]), fixed(shape[2]), fixed(shape[3]), dtype)
+
+
+def _float32(output: Any) -> NDArray[np.float32]:
+    """An output as the decoders read it: float16 widened to float32, anything else as is."""
+    array = np.asarray(output)
+    return array.astype(np.float32) if array.dtype == np.float16 else array
