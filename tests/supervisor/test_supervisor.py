@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
 import pytest
 
 from atalaia.config import SupervisorConfig
@@ -145,3 +146,20 @@ def test_stats_belong_to_the_live_process(supervisor: Supervisor, how: str) -> N
         assert not stats or stats["pid"] == pid, (pid, stats)
     new_pid, stats = seen[-1]
     assert stats["pid"] == new_pid and stats["beats"] < 50  # counted by the new process alone
+
+
+@pytest.mark.parametrize("nice", [10, 0])
+def test_children_run_below_the_service_priority(log_file: Path, nice: int) -> None:
+    """`supervisor.nice`: camera and detector processes yield the CPU to interactive programs
+    (the desktop viewer); 0 leaves them at the service's own priority."""
+    writer = LogWriter(level="INFO", file=log_file, console=False)
+    sup = Supervisor(SupervisorConfig(heartbeat_interval=0.2, nice=nice), writer.queue)
+    sup.start()
+    try:
+        sup.add(spec("cam1", workers.steady))
+        assert wait_for(lambda: sup.status()["cam1"]["stats"].get("beats", 0) > 0)
+        child = psutil.Process(sup.status()["cam1"]["pid"])
+        assert child.nice() == min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice)
+    finally:
+        sup.stop(timeout=10)
+        writer.stop()

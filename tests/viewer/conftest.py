@@ -7,10 +7,11 @@ pytest-qt the tests are skipped with the reason (CI=true fails instead).
 
 Every test runs with `stall_probe`: a 5 ms timer on the UI thread that records how late it fires,
 reset once the window is built; after the test, any stall over `STALL_LIMIT` fails it. The
-limit is a freeze, not the issue's 50 ms: under Xvfb on two shared cores, Qt's X11 backend waits
-for the X server to take each repaint, and those waits reach 50-160 ms when the cameras' processes
-hold the CPU. Anything the viewer itself did on the UI thread (a request: 2-3 s timeouts; a
-decode per frame per camera) would exceed it. The issue's 50 ms is measured by
+limit is a freeze, not the issue's 50 ms: on two shared cores the UI thread waits for a CPU
+(measured from its schedstat: most of every stall), under Xvfb also for the X server to take
+each repaint, and those waits reach 50-230 ms when the cameras' processes and other work hold
+the CPU. Anything the viewer itself did on the UI thread (a request: 2-3 s timeouts; a decode
+per frame per camera) would exceed it. The issue's 50 ms is measured by
 `test_responsiveness` (see there for what holds).
 """
 
@@ -93,10 +94,21 @@ def qapp(xvfb: str) -> Any:
     return app
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "no_ui_loop: the test runs no window and never spins the event loop, so the stall probe"
+        " would time the test's own work (building configuration models holds the GIL ~1 s)",
+    )
+
+
 @pytest.fixture(autouse=True)
 def stall_probe(request: pytest.FixtureRequest) -> Iterator[Any]:
     """Runs through every viewer test; fails it on a UI stall over STALL_LIMIT."""
     request.getfixturevalue("qapp")
+    if request.node.get_closest_marker("no_ui_loop") is not None:
+        yield None
+        return
     from atalaia.viewer.stall_probe import StallProbe
 
     probe = StallProbe()

@@ -13,6 +13,10 @@ from atalaia.viewer.latest_slot import LatestSlot
 from atalaia.viewer.mjpeg import MjpegError, MjpegParser
 from atalaia.viewer.token_store import TOKEN_ENV, token_from
 
+# Parts, not a window: no test here spins the event loop, so the stall probe would time the
+# tests' own imports and arithmetic (the window's tests are the other modules).
+pytestmark = pytest.mark.no_ui_loop
+
 
 def _part(jpeg: bytes) -> bytes:
     """One part exactly as `atalaia.api.live` writes it."""
@@ -119,3 +123,38 @@ def test_qt_signals_keep_their_references(qapp: object) -> None:
     got.clear()
     assert abs(sys.getrefcount(True) - before) < 5
     assert broken_pyside() is None
+
+
+def test_live_frames_decode_reduced_for_small_tiles() -> None:
+    """A tile smaller than the camera's frame gets libjpeg's reduced decode (1/2, 1/4, 1/8),
+    still at least the tile's size, then scaled exactly to fit; full size when it is bigger."""
+    import cv2
+    import numpy as np
+    from PySide6.QtCore import QSize
+
+    from atalaia.demo import demo_frames
+    from atalaia.viewer.local_frames import decode_flag, decode_jpeg, jpeg_size
+
+    frame = next(iter(demo_frames(seconds=0.2, fps=5)))  # 640x480, the camera's live size
+    jpeg = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 70])[1].tobytes()
+    progressive = cv2.imencode(".jpg", frame[:100, :77], [cv2.IMWRITE_JPEG_PROGRESSIVE, 1])[1]
+    assert jpeg_size(jpeg) == (640, 480)
+    assert jpeg_size(progressive.tobytes()) == (77, 100)
+    assert jpeg_size(b"not a jpeg") is None and jpeg_size(jpeg[:40]) is None
+    cases = [
+        (QSize(300, 225), cv2.IMREAD_REDUCED_COLOR_2, (300, 225)),
+        (QSize(150, 200), cv2.IMREAD_REDUCED_COLOR_4, (150, 112)),
+        (QSize(60, 60), cv2.IMREAD_REDUCED_COLOR_8, (60, 45)),
+        (QSize(640, 480), cv2.IMREAD_COLOR, (640, 480)),
+        (QSize(1200, 900), cv2.IMREAD_COLOR, (1200, 900)),
+    ]
+    for size, flag, shown in cases:
+        assert decode_flag(jpeg, size) == flag, size
+        image = decode_jpeg(jpeg, size)
+        assert image is not None and (image.width(), image.height()) == shown
+    # the reduced decode shows the same picture: mean colour within a few levels of full size
+    small = decode_jpeg(jpeg, QSize(300, 225))
+    assert small is not None
+    pixels = np.frombuffer(small.constBits(), np.uint8).reshape(225, small.bytesPerLine())
+    reference = cv2.resize(frame, (300, 225), interpolation=cv2.INTER_AREA)
+    assert abs(float(pixels[:, :900].mean()) - float(reference.mean())) < 3

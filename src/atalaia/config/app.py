@@ -94,13 +94,24 @@ class LoggingConfig(StrictModel):
 
 class SupervisorConfig(StrictModel):
     """Heartbeats and the restart window (as Erlang/OTP supervisors and systemd's
-    StartLimitBurst): more than `max_restarts` within `restart_window` stops the restarts."""
+    StartLimitBurst): more than `max_restarts` within `restart_window` stops the restarts.
+
+    `nice`: camera and detector processes run this much below the service's CPU priority, so
+    an operator's window on the same machine (the desktop viewer, a browser) is scheduled
+    before frame work when the CPU is short; on a machine doing nothing else it changes
+    nothing (docs/viewer.md has the measurements)."""
 
     heartbeat_interval: float = Field(5.0, gt=0, le=600)
     heartbeat_timeout: float = Field(30.0, gt=0, le=3600)
     max_restarts: int = Field(5, ge=0, le=10000)
     restart_window: float = Field(3600.0, gt=0, le=7 * 86400)
     shutdown_timeout: float = Field(10.0, gt=0, le=300)
+    nice: int = Field(
+        10,
+        ge=0,
+        le=19,
+        description="CPU priority increment of camera and detector processes (0: the service's)",
+    )
 
     @model_validator(mode="after")
     def _interval_below_timeout(self) -> SupervisorConfig:

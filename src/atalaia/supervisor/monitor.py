@@ -287,6 +287,7 @@ class Monitor:
             log_queue_size=self.log_queue_size,
             heartbeat_interval=self.config.heartbeat_interval,
             payload=spec.payload,
+            nice=self.config.nice,
         )
         process = _CTX.Process(
             target=child_main, args=(spec.target, ctx), name=spec.name, daemon=False
