@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import platform
 import tempfile
 import threading
 import time
@@ -34,6 +33,7 @@ from typing import Any
 
 import numpy as np
 from bench.detector import letterbox, plain_session
+from bench.host import cpu_model
 
 from atalaia.capture.errors import EndOfStream
 from atalaia.capture.factory import open_source
@@ -42,17 +42,6 @@ from atalaia.detect.runtime import usable_cores
 
 SPLIT_BATCH = 4  # per single-threaded session
 ONE_SESSION_BATCH = 8
-
-
-def cpu_model() -> str:
-    """The CPU's marketing name, from /proc/cpuinfo (as bench.two_models prints it)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:

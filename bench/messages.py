@@ -34,10 +34,10 @@ import timeit
 from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+from bench.host import cpu_model
 
 from atalaia.detect import Detections
 from atalaia.detect.protocol import DetectorInfo
@@ -216,16 +216,6 @@ def measure(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 # ---- output ---------------------------------------------------------------------------------
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:

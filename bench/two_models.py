@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import threading
@@ -33,6 +32,7 @@ from typing import Any
 
 import numpy as np
 import psutil
+from bench.host import cpu_model
 from bench.pipeline import ProcessSampler, camera_stats, make_video, video_frames
 
 from atalaia.config import AtalaiaConfig, CameraConfig, SupervisorConfig
@@ -41,16 +41,6 @@ from atalaia.detect import build_detector
 from atalaia.logs import LogWriter
 from atalaia.pipeline.runner import Pipeline
 from atalaia.pipeline.stats import histogram_percentiles, merge_histograms
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def machine() -> str:
