@@ -71,3 +71,19 @@ def no_shared_memory_left() -> Iterator[None]:
             break
         time.sleep(0.2)
     assert not left, f"shared-memory segments left after the tests: {left}"
+
+
+VIEWER_TESTS = Path(__file__).parent / "viewer"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first, and every viewer test marked `alone`.
+
+    `make test` runs the suite on two workers (pytest-xdist), which take tests in collection
+    order: the five-minute soak then runs beside the rest from the start instead of at the
+    end. The viewer's tests time the UI event loop through every test, so they run afterwards
+    with the other `alone` tests, one at a time."""
+    for item in items:
+        if VIEWER_TESTS in item.path.parents:
+            item.add_marker(pytest.mark.alone)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -335,6 +335,7 @@ class HealthPoller:
         return max(during, default=0.0)
 
 
+@pytest.mark.alone
 def test_large_bodies_are_refused_fast_and_health_stays_answered(tmp_path: Path) -> None:
     with served(tmp_path) as url, httpx.Client(base_url=url, headers=AUTH, timeout=30) as http:
         # Compact, so it stays under the 1 MiB cap and reaches validation: the zone cap refuses

@@ -38,6 +38,7 @@ def captured(client: TestClient, cid: str) -> int:
     return stats.counters.captured if stats is not None else 0
 
 
+@pytest.mark.alone
 def test_camera_added_changed_deleted_through_the_api(
     make_client: Callable[..., TestClient], tmp_path: Path
 ) -> None:

@@ -112,6 +112,7 @@ def detector_frames(live: LiveService) -> int:
     return stats.frames if stats is not None else 0
 
 
+@pytest.mark.alone
 async def test_twenty_clients_at_once(service: LiveService) -> None:
     frames = demo_frames(seconds=2.0, fps=5)  # 10 different views of the street photo
     small = cv2.resize(frames[0], (160, 120), interpolation=cv2.INTER_AREA)
