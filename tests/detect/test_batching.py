@@ -11,7 +11,7 @@ import pytest
 from numpy.typing import NDArray
 
 from atalaia.config.detectors import OnnxDetectorConfig
-from atalaia.detect import Detections, build_detector, default_object_model
+from atalaia.detect import Detections, build_detector, default_object_model, runtime
 from atalaia.detect.protocol import Detector
 from atalaia.detect.runtime import usable_cores
 from atalaia.detect.session import OnnxModel
@@ -134,8 +134,10 @@ def test_lone_frame_goes_to_the_solo_session_and_batches_are_split(
 ) -> None:
     if usable_cores() < 2:
         pytest.skip("needs 2 cores: with one there is nothing to split")
-    detector = build_detector(OnnxDetectorConfig(concurrent_runs=2, intra_op_threads=1))
-    assert detector.info.latency_session
+    detector = build_detector(
+        OnnxDetectorConfig(concurrent_runs=2, intra_op_threads=1, latency_session=True)
+    )
+    assert detector.info.latency_session and detector.info.lone_frame_ms is None
     calls: list[tuple[int, int]] = []  # (threads of the session, frames in the call)
     real_run = OnnxModel.run
 
@@ -154,6 +156,47 @@ def test_lone_frame_goes_to_the_solo_session_and_batches_are_split(
     finally:
         detector.close()
     assert_same(split[0], alone, "frame 0 via both sessions")
+
+
+def test_auto_keeps_the_solo_session_only_when_a_lone_frame_is_faster_through_it() -> None:
+    """`latency_session: auto` times a real lone frame through both sessions at start: the
+    choice follows the timings it reports (whichever way this CPU goes)."""
+    if usable_cores() < 2:
+        pytest.skip("needs 2 cores: with one there is no solo session to weigh")
+    detector = build_detector(OnnxDetectorConfig(input_size=320, concurrent_runs=2))
+    try:
+        info = detector.info
+        assert info.lone_frame_ms is not None
+        solo_ms, main_ms = info.lone_frame_ms
+        assert solo_ms > 0 and main_ms > 0
+        assert info.latency_session == (solo_ms <= runtime.SOLO_MARGIN * main_ms)
+        assert detector.detect([np.zeros((240, 320, 3), np.uint8)])[0] is not None
+    finally:
+        detector.close()
+
+
+@pytest.mark.parametrize(
+    ("solo_ms", "main_ms", "kept"), [(5.0, 10.0, True), (9.5, 10.0, False), (14.0, 10.0, False)]
+)
+def test_auto_decides_by_the_margin(
+    solo_ms: float, main_ms: float, kept: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if usable_cores() < 2:
+        pytest.skip("needs 2 cores: with one there is no solo session to weigh")
+    timings = {True: solo_ms, False: main_ms}  # keyed by "is this the solo session"
+
+    def timed(model: OnnxModel, batch: NDArray[np.float32]) -> float:
+        return timings[model.intra_op_threads == usable_cores()]
+
+    monkeypatch.setattr(runtime, "_timed_ms", timed)
+    detector = build_detector(
+        OnnxDetectorConfig(input_size=320, concurrent_runs=2, intra_op_threads=1)
+    )
+    try:
+        assert detector.info.lone_frame_ms == (solo_ms, main_ms)
+        assert detector.info.latency_session is kept
+    finally:
+        detector.close()
 
 
 def test_empty_batch_returns_empty_list(default_detector: Detector) -> None:

@@ -153,10 +153,12 @@ class OnnxRuntimeSettings(DetectorBase):
         le=64,
         description="Model calls in flight for one batch; unset: one per core on CPU, 1 on GPU.",
     )
-    latency_session: bool = Field(
-        True,
+    latency_session: bool | Literal["auto"] = Field(
+        "auto",
         description="CPU with concurrent_runs > 1: also open the model with every core in one "
-        "call, for batches too small to split (a lone frame); about 85 MB more at 640.",
+        "call, for batches too small to split (a lone frame); about 85 MB more at 640. auto: "
+        "both are timed on a lone frame at start and the second session is kept only when "
+        "it is at least 10 % faster.",
     )
     io_binding: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: only on CUDA/TensorRT, where it saves copies."

@@ -64,6 +64,7 @@ class OnnxDetector(EngineDetector):
         input_hw = input_size(model, config.input_size)
         names = load_labels(labels_path) if labels_path else names_from_metadata(model.metadata)
         shapes = sessions.warm_up(input_hw)
+        sessions = sessions.settled(input_hw)
         self._layout = infer_layout(
             shapes,
             model.output_names,

@@ -28,6 +28,9 @@ class DetectorInfo:
     intra_op_threads: int
     latency_session: bool  # a second session, every core in one call, for lone frames
     io_binding: bool
+    # `latency_session: auto`: a lone frame timed at start through the solo session and
+    # through one main-session call (ms), which decided `latency_session`; None otherwise.
+    lone_frame_ms: tuple[float, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -7,20 +7,29 @@ Measured on this 2-core CPU with YOLO11n (docs/benchmarks.md), two facts pull ap
 - For a lone frame, that plan leaves every core but one idle: one call using every core is
   about 1.7x faster.
 
-So on CPU the model is opened twice from the same file: the main session (one thread per
+So on CPU the model may be opened twice from the same file: the main session (one thread per
 call, `concurrent_runs` calls at once) for batches, and a solo session (every core in one call)
 for batches smaller than `concurrent_runs`, which is what a lightly loaded detector sees. The
 solo session costs one more copy of the weights and working memory (peak RSS 310 instead of
-226 MiB for lone frames at 640); `latency_session: false` turns it off. On a GPU there is one
-session and one call at a time.
+226 MiB for lone frames at 640). Whether it pays is a property of the CPU, not a rule: on a
+2-core Xeon of the same family the lone frame was 1.7x faster through it one day, and slower
+(48 vs 55 images/s) on another. So with `latency_session: auto` (the default) both sessions
+time a lone frame at start, after the warm-up, and the solo session is kept only when it is
+clearly faster (`SOLO_MARGIN`); `true` keeps it, `false` never opens it. The timings are in the
+detector's `info` (`lone_frame_ms`) and its start-up log. On a GPU there is one session and one
+call at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+import statistics
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+import numpy as np
 
 from atalaia.config.detectors import OnnxRuntimeSettings
 from atalaia.detect.errors import ModelLoadError
@@ -29,6 +38,11 @@ from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS, resolve_providers
 from atalaia.detect.session import OnnxModel
 
 log = logging.getLogger(__name__)
+
+# The solo session is kept when a lone frame takes at most this fraction of the time it takes
+# through one main-session call: a tie is not worth its memory.
+SOLO_MARGIN = 0.9
+LONE_FRAME_ROUNDS = 3
 
 
 def usable_cores() -> int:
@@ -68,12 +82,36 @@ class ModelSessions:
     solo: OnnxModel | None
     intra_op_threads: int
     concurrent_runs: int
+    measure_solo: bool = False  # latency_session: auto, and a solo session was opened
+    lone_frame_ms: tuple[float, float] | None = None  # (solo, one main call), when measured
 
     def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
         """Warm every session up; the main session's output shapes."""
         if self.solo is not None:
             self.solo.warm_up(input_hw)
         return self.main.warm_up(input_hw)
+
+    def settled(self, input_hw: tuple[int, int]) -> ModelSessions:
+        """With `latency_session: auto`: time a lone frame through both sessions (after
+        `warm_up`) and keep the solo session only when it is clearly faster."""
+        if not self.measure_solo or self.solo is None:
+            return self
+        frame = np.zeros((self.main.input.batch or 1, 3, *input_hw), self.main.input.dtype)
+        solo_ms, main_ms = [], []
+        for _ in range(LONE_FRAME_ROUNDS):  # alternated, so a burst of load hits both
+            solo_ms.append(_timed_ms(self.solo, frame))
+            main_ms.append(_timed_ms(self.main, frame))
+        timing = (round(statistics.median(solo_ms), 2), round(statistics.median(main_ms), 2))
+        keep = timing[0] <= SOLO_MARGIN * timing[1]
+        log.info(
+            "lone frame at %dx%d: %.1f ms on %d threads in one call, %.1f ms on %d: %s",
+            input_hw[1], input_hw[0], timing[0], self.solo.intra_op_threads, timing[1],
+            self.intra_op_threads,
+            "keeping the solo session" if keep else "lone frames go to the main session",
+        )  # fmt: skip
+        return replace(
+            self, solo=self.solo if keep else None, measure_solo=False, lone_frame_ms=timing
+        )
 
     def describe(
         self, type_name: str, model_format: str, input_hw: tuple[int, int], names: tuple[str, ...]
@@ -91,6 +129,7 @@ class ModelSessions:
             intra_op_threads=self.intra_op_threads,
             latency_session=self.solo is not None,
             io_binding=self.main.uses_io_binding,
+            lone_frame_ms=self.lone_frame_ms,
         )
 
 
@@ -102,9 +141,16 @@ def open_sessions(path: Path, settings: OnnxRuntimeSettings) -> ModelSessions:
     main = OnnxModel(path, providers, intra, concurrent, settings.io_binding)
     solo = None
     cores = usable_cores()
-    if settings.latency_session and not on_gpu and concurrent > 1 and cores > intra:
+    if settings.latency_session is not False and not on_gpu and concurrent > 1 and cores > intra:
         solo = OnnxModel(path, providers, cores, 1, settings.io_binding)
-    return ModelSessions(main, solo, intra, concurrent)
+    measure = settings.latency_session == "auto" and solo is not None
+    return ModelSessions(main, solo, intra, concurrent, measure_solo=measure)
+
+
+def _timed_ms(model: OnnxModel, batch: np.ndarray) -> float:
+    started = time.perf_counter()
+    model.run(batch)
+    return (time.perf_counter() - started) * 1000
 
 
 def input_size(model: OnnxModel, configured: int) -> tuple[int, int]:

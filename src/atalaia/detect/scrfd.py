@@ -57,6 +57,7 @@ class ScrfdDetector(EngineDetector):
         sessions = open_sessions(model_path, config)
         input_hw = input_size(sessions.main, config.input_size)
         shapes = sessions.warm_up(input_hw)
+        sessions = sessions.settled(input_hw)
         self._levels = _output_levels(shapes, input_hw, str(model_path))
         self._filter = DetectionFilter.from_config(config.filters, FACE_CLASSES)
         super().__init__(
