@@ -194,7 +194,10 @@ def run_atalaia(
     cameras: int,
     detect_fps: float,
     seconds: float,
+    probe: Callable[[Pipeline, float], Callable[[], None]] | None = None,
 ) -> dict[str, Any]:
+    """`probe(pipeline, seconds)`, when given, starts at the measured window and returns what
+    ends it (bench.cpu_profile attaches py-spy there)."""
     with tempfile.TemporaryDirectory() as tmp:
         config = atalaia_config(args, video, cameras, detect_fps, Path(tmp))
         writer = LogWriter(level="WARNING", file=Path(tmp) / "bench.log", console=False)
@@ -216,7 +219,10 @@ def run_atalaia(
             before = camera_stats(pipeline)
             sampler = ProcessSampler(pids, interval=5.0 if seconds > 60 else 1.0)
             sampler.start()
+            finish = probe(pipeline, seconds) if probe is not None else None
             time.sleep(seconds)
+            if finish is not None:
+                finish()
             elapsed = sampler.stop()
             after = camera_stats(pipeline)
             detector_stats = stats_dict(pipeline.status()["detectors"]["default"])
