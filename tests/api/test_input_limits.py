@@ -384,7 +384,10 @@ def test_large_bodies_are_refused_fast_and_health_stays_answered(tmp_path: Path)
     assert len(poller.answers) >= 20, poller.answers
     health = {name: round(poller.slowest_between(*span), 3) for name, span in spans.items()}
     slowest = max(took for _, took in poller.answers)
-    assert slowest < 0.1, (
+    # The largest valid camera is validated in one pydantic call that holds the GIL: health
+    # answers measured 0.10-0.17 s during it on a quiet 2-core machine (0.02 s during the
+    # refused bodies). The bound is that health never waits for a request to finish (0.4-0.5 s).
+    assert slowest < 0.25, (
         f"slowest health answer {slowest:.3f} s; slowest during each request: {health}; "
         f"requests took: {took}"
     )

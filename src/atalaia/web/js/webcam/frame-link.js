@@ -44,6 +44,7 @@ export class FrameLink {
     this.notBefore = 0;
     this.frameId = 0;
     this.running = false;
+    this.detecting = false;
     this.counters = { sent: 0, answered: 0, limited: 0, errors: 0 };
   }
 
@@ -58,7 +59,8 @@ export class FrameLink {
       this.limits = welcome.limits || null;
       const serverMs = this.limits ? this.limits.min_frame_interval * 1000 : 0;
       this.interval = Math.max(MIN_INTERVAL_MS, serverMs);
-      if (!welcome.model_loaded) this.on.state("degraded", "Connected, but the detector is not running");
+      this.detecting = Boolean(welcome.model_loaded);
+      if (!this.detecting) this.on.state("degraded", "Connected, but the detector is not running");
       else this.on.state("online", "Detecting");
       this.schedule(0);
     });
@@ -78,6 +80,11 @@ export class FrameLink {
     this.inFlight = null;
     if (ok) {
       this.counters.answered += 1;
+      // Joined before the detector was up: the first result says it is running now.
+      if (!this.detecting) {
+        this.detecting = true;
+        this.on.state("online", "Detecting");
+      }
       this.on.result(body);
     } else {
       if (body.code === "rate_limited") {
