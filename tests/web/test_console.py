@@ -273,6 +273,8 @@ def test_system_page_and_processing_controls(signed_in: Page, service: Service) 
     expect(page.locator(".system-grid")).to_contain_text("Camera reachability")
     shot(page, "system.png")
 
+    # An alert open at the stop, so that the stop has one to end (checked below).
+    wait_for(lambda: _open_alert(service), 60, what="an open alert before the stop")
     page.locator('button[data-action="stop"]').click()
     page.get_by_role("dialog").get_by_role("button", name="Stop processing").click()
     expect(page.locator(".kpi").first).to_contain_text("Stopped", timeout=30_000)
@@ -289,3 +291,9 @@ def test_system_page_and_processing_controls(signed_in: Page, service: Service) 
     expect(page.locator(".alert-row.is-active").first).to_be_visible(timeout=60_000)
     image_loaded(page, ".alert-row img")
     shot(page, "alerts.png")
+
+
+def _open_alert(service: Service) -> bool:
+    with service.client() as client:
+        items = client.get("/api/events", params={"limit": 50}).json()["items"]
+    return any(item["end_time"] is None for item in items)
