@@ -37,12 +37,12 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# Two workers for all but the `alone` tests (most tests wait on processes, brokers and
+# Three workers for all but the `alone` tests (most tests wait on processes, brokers and
 # sockets, and the five-minute soak runs beside the rest); then the `alone` ones, one at a
 # time: they bound a time or a rate (the viewer's UI stalls, a health answer during a 50 MB
 # upload) that a second worker would break by taking the CPU.
 test: $(TEST_STAMP) system-deps lint typecheck
-	$(BIN)/pytest -n 2 -m "not alone"
+	$(BIN)/pytest -n 3 -m "not alone"
 	$(BIN)/pytest -m alone
 
 clean:

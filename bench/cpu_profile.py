@@ -88,8 +88,10 @@ def parse_raw(path: Path) -> dict[int, dict[str, int]]:
         if not stack.startswith("process "):
             continue
         frames = stack.split(";")
-        pid = int(frames[0].split()[1].split(":")[0])
-        samples[pid][bucket_of(frames[1:])] += int(count)
+        # The stack starts with the process chain, root first: the last one sampled it.
+        chain = [i for i, frame in enumerate(frames) if frame.startswith("process ")]
+        pid = int(frames[chain[-1]].split()[1].split(":")[0])
+        samples[pid][bucket_of(frames[chain[-1] + 1 :])] += int(count)
     return samples
 
 
