@@ -79,7 +79,7 @@ VIEWER_TESTS = Path(__file__).parent / "viewer"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Long tests first, and every viewer test marked `alone`.
 
-    `make test` runs the suite on three workers (pytest-xdist), which take tests in collection
+    `make test` runs the suite on two workers (pytest-xdist), which take tests in collection
     order: the five-minute soak then runs beside the rest from the start instead of at the
     end. The viewer's tests time the UI event loop through every test, so they run afterwards
     with the other `alone` tests, one at a time."""
