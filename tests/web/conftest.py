@@ -61,8 +61,10 @@ def service(
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(browser_available: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
+    """Per module: Playwright's sync API keeps an event loop running on the main thread while
+    it is open, and every later `asyncio.run` in that process (the sink tests) would fail."""
     from playwright.sync_api import sync_playwright
 
     webcam = people_webcam(tmp_path_factory.mktemp("webcam") / "people.y4m")
