@@ -237,6 +237,7 @@ def test_add_edit_and_delete_a_camera(signed_in: Page, service: Service) -> None
         assert client.get("/api/cameras/yard").status_code == 404
 
 
+@pytest.mark.alone
 def test_webcam_frames_come_back_with_boxes(signed_in: Page, service: Service) -> None:
     page = signed_in
     page.goto("/#/webcam")
