@@ -10,10 +10,11 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from atalaia.cluster import ClusterCoordinator, fair_shares
@@ -24,7 +25,11 @@ from atalaia.events.types import AlertEvent
 from atalaia.pipeline.alert_recorder import AlertRecorder
 from atalaia.service import camera_store
 from atalaia.storage import Database
+from atalaia.storage.models import Delivery, EventType
+from atalaia.storage.outbox import due_deliveries, record_event
+from atalaia.storage.types import utcnow
 from tests.pipeline.test_alert_recorder import CuttableProxy, state
+from tests.storage.helpers import make_alert
 
 
 @pytest.fixture
@@ -232,6 +237,50 @@ def test_alert_writes_are_fenced_by_lease_generation(
             recorder.close()
         a.close()
         b.close()
+
+
+def test_a_dead_nodes_delivery_claims_are_due_again_at_its_heartbeats_end(
+    database: Database, cluster_db_url: str
+) -> None:
+    """A node killed mid-delivery leaves rows claimed for the outbox lease (a minute); the
+    next renewal of a live node after the dead one's heartbeat is a lease old frees them."""
+    a = Node(cluster_db_url, "a", lease_s=3.0)
+    b = Node(cluster_db_url, "b", lease_s=3.0)
+    try:
+        a.join()
+        b.join()
+        with database.session() as session:
+            for camera_id in ("cam0", "cam1"):
+                record_event(session, make_alert(camera_id), EventType.NEW, {}, ["mqtt"])
+        with database.session() as session:
+            claimed = due_deliveries(
+                session, "mqtt", utcnow(), lease=timedelta(seconds=60), claimer="a"
+            )
+            assert [d.claimed_by for d in claimed] == ["a", "a"]
+        assert b.coordinator.renew().freed_deliveries == {}  # a is alive: its claims stand
+        assert _due(database) == 0
+        time.sleep(3.5)  # a heartbeats no more
+        assert b.coordinator.renew().freed_deliveries == {"a": 2}
+        assert _due(database) == 2
+        with database.session() as session:
+            again = due_deliveries(session, "mqtt", utcnow(), claimer="b")
+            assert sorted(d.camera_id for d in again) == ["cam0", "cam1"]
+        assert b.coordinator.renew().freed_deliveries == {}  # b's own claims stay b's
+    finally:
+        a.close()
+        b.close()
+
+
+def _due(database: Database) -> int:
+    with database.session() as session:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(Delivery)
+                .where(Delivery.next_attempt_at <= utcnow(), Delivery.claimed_by.is_(None))
+            )
+            or 0
+        )
 
 
 def test_a_cluster_on_sqlite_is_refused_at_its_key(tmp_path: Path) -> None:

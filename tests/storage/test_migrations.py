@@ -78,4 +78,4 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds(empty_db: Dat
 def test_migrations_ship_inside_the_package() -> None:
     script = ScriptDirectory.from_config(Database("sqlite://").alembic_config())
     assert script.dir.endswith("atalaia/storage/migrations")
-    assert script.get_heads() == ["0004"]
+    assert script.get_heads() == ["0005"]

@@ -99,6 +99,12 @@ class ClusterCoordinator:
         self.last_error = None
         if lost:
             log.warning("cluster: lease of %s lost", ", ".join(sorted(lost)))
+        for node_id, count in sorted(snapshot.freed_deliveries.items()):
+            log.warning(
+                "cluster: node %s stopped heartbeating; %d delivery claim(s) it held are due again",
+                node_id,
+                count,
+            )
         return snapshot
 
     def _renew_loop(self) -> None:

@@ -8,8 +8,9 @@ lease that lapsed is lost, even if nobody took it yet: the next claim bumps its 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -43,6 +44,7 @@ class Snapshot:
     renewed: dict[str, int]  # camera id -> generation
     live: dict[str, float]  # node id -> capacity
     leases: dict[str, LeaseRow]
+    freed_deliveries: dict[str, int] = field(default_factory=dict)  # dead node -> rows freed
 
 
 def cluster_engine(url: str, statement_timeout_s: float) -> Engine:
@@ -114,9 +116,29 @@ class LeaseStore:
                 self._params(),
             )
             mine = {str(r.camera_id): int(r.generation) for r in renewed}
+            freed = self._free_claims_of_dead_nodes(conn)
             live = self._live(conn)
             leases = self._leases(conn)
-        return Snapshot(mine, live, leases)
+        return Snapshot(mine, live, leases, freed)
+
+    def _free_claims_of_dead_nodes(self, conn: Connection) -> dict[str, int]:
+        """Make due at once the outbox deliveries claimed by a node whose heartbeat is older
+        than a lease: it died mid-delivery, and its claims would otherwise wait out the outbox
+        lease (a minute by default). A node that is merely slow may then send one twice; the
+        event id stays the same, as for any at-least-once delivery."""
+        rows = conn.execute(
+            text(
+                "WITH dead AS (SELECT id, claimed_by FROM deliveries"
+                " WHERE status = 'pending' AND claimed_by IS NOT NULL AND NOT EXISTS ("
+                " SELECT 1 FROM cluster_nodes n WHERE n.id = deliveries.claimed_by"
+                " AND n.heartbeat_at > now() - CAST(:lease AS interval))"
+                " FOR UPDATE SKIP LOCKED)"
+                " UPDATE deliveries SET next_attempt_at = now(), claimed_by = NULL"
+                " FROM dead WHERE deliveries.id = dead.id RETURNING dead.claimed_by"
+            ),
+            self._params(),
+        )
+        return dict(Counter(str(r[0]) for r in rows))
 
     def _live(self, conn: Connection) -> dict[str, float]:
         rows = conn.execute(

@@ -85,10 +85,14 @@ class DispatchSettings:
     lease: float = 60.0
     stats_interval: float = 5.0
     probe_interval: float = DEFAULT_PROBE_INTERVAL
+    # The cluster node id written on claimed rows (None outside a cluster): when this node
+    # dies the others make its claims due at once (`atalaia.cluster.leases`).
+    claimer: str | None = None
 
     @classmethod
-    def from_config(cls, config: OutboxConfig) -> DispatchSettings:
+    def from_config(cls, config: OutboxConfig, claimer: str | None = None) -> DispatchSettings:
         return cls(
+            claimer=claimer,
             poll_interval=config.poll_interval,
             batch_size=config.batch_size,
             lease=config.lease,
@@ -342,7 +346,12 @@ class OutboxDispatcher:
     def _claim(self) -> list[Claimed]:
         with self.database.session() as session:
             rows = due_deliveries(
-                session, self.name, utcnow(), self.settings.batch_size, lease=self.lease
+                session,
+                self.name,
+                utcnow(),
+                self.settings.batch_size,
+                lease=self.lease,
+                claimer=self.settings.claimer,
             )
             return [event_of(row) for row in rows]
 
@@ -361,7 +370,7 @@ class OutboxDispatcher:
                         Delivery.id.in_(delivered),
                         Delivery.status != DeliveryStatus.DELIVERED,
                     )
-                    .values(status=DeliveryStatus.DELIVERED, delivered_at=now)
+                    .values(status=DeliveryStatus.DELIVERED, delivered_at=now, claimed_by=None)
                     .execution_options(synchronize_session=False)
                 )
             for outcome in outcomes:
@@ -384,7 +393,7 @@ class OutboxDispatcher:
             session.execute(
                 update(Delivery)
                 .where(Delivery.id.in_(delivery_ids), Delivery.status == DeliveryStatus.PENDING)
-                .values(next_attempt_at=utcnow())
+                .values(next_attempt_at=utcnow(), claimed_by=None)
                 .execution_options(synchronize_session=False)
             )
 

@@ -78,7 +78,8 @@ class OutboxService:
     @classmethod
     def from_config(cls, config: AtalaiaConfig, database: Database) -> OutboxService:
         context = SinkContext(database, config.data_dir, camera_labels(config))
-        settings = DispatchSettings.from_config(config.outbox)
+        claimer = config.cluster.node_id if config.cluster.enabled else None
+        settings = DispatchSettings.from_config(config.outbox, claimer)
         dispatchers = []
         for sink_config in config.sinks:
             if not sink_config.enabled:

@@ -214,6 +214,7 @@ class Delivery(Base):
         Index("ix_deliveries_due", "sink", "status", "event_seq"),
         Index("ix_deliveries_camera_head", "sink", "camera_id", "status", "event_seq"),
         Index("ix_deliveries_trim", "status", "delivered_at"),
+        Index("ix_deliveries_claimed_by", "claimed_by"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True, init=False)
@@ -229,6 +230,9 @@ class Delivery(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     delivered_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default_factory=utcnow)
+    # The cluster node holding the row's current claim (None outside a cluster, and once the
+    # attempt is recorded): a node seen dead gets its claims made due at once.
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
 
     # Loaded on purpose by `due_deliveries`; anything else touching it unloaded is a bug.
     event: Mapped[AlertEvent] = relationship(lazy="raise", init=False, repr=False)

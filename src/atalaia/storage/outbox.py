@@ -120,6 +120,7 @@ def due_deliveries(
     limit: int = 100,
     *,
     lease: timedelta = DEFAULT_LEASE,
+    claimer: str | None = None,
 ) -> list[Delivery]:
     """Claim up to `limit` deliveries for `sink` that are due, oldest first, with their events.
 
@@ -128,6 +129,8 @@ def due_deliveries(
     it until the lease runs out. On PostgreSQL rows that another claimer has locked are skipped
     (FOR UPDATE SKIP LOCKED) instead of waited for; on SQLite the session's write lock already
     keeps claimers apart. At most one delivery per camera is returned (see the module doc).
+    `claimer` (a cluster node's id) is written on the rows, so that the others can hand them
+    back at once when that node dies instead of waiting out the lease.
     """
     earlier = aliased(Delivery)
     waits_behind_earlier = exists().where(
@@ -153,6 +156,7 @@ def due_deliveries(
     claimed = list(session.scalars(query))
     for delivery in claimed:
         delivery.next_attempt_at = now + lease
+        delivery.claimed_by = claimer
     session.flush()
     return claimed
 
@@ -170,6 +174,7 @@ def mark_delivered(session: Session, delivery_id: int, *, now: datetime | None =
         return True
     delivery.status = DeliveryStatus.DELIVERED
     delivery.delivered_at = now or utcnow()
+    delivery.claimed_by = None
     session.flush()
     return True
 
@@ -196,6 +201,7 @@ def mark_failed(
     if delivery is None or delivery.status is not DeliveryStatus.PENDING:
         return None
     delivery.attempts += 1
+    delivery.claimed_by = None  # a retry waits for its time, whoever made the attempt
     delivery.last_error = mask_secrets(error)[:MAX_ERROR_CHARS]
     if permanent or delivery.attempts >= policy.max_attempts:
         delivery.status = DeliveryStatus.DEAD
