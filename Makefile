@@ -34,7 +34,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(TEST_STAMP)
 	$(BIN)/mypy
 
 # Python may be told not to write bytecode (PYTHONDONTWRITEBYTECODE); the tests start hundreds
