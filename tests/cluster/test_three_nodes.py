@@ -1,9 +1,10 @@
 """Three real `atalaia run` nodes on one PostgreSQL share twelve file cameras.
 
-Balanced 4/4/4; a node killed with -9 has its cameras taken over by the others within 15 s;
-restarted, it gets its share back with no camera moving more than once (over the failover
-and the return together); and the nodes' own logs show that no camera ever ran on two nodes
-at once.
+Balanced 4/4/4, and every node's console (Chromium) shows all twelve cameras with the node
+running each, and the three nodes; a node killed with -9 has its cameras taken over by the
+others within 15 s; restarted, it gets its share back with no camera moving more than once
+(over the failover and the return together); and the nodes' own logs show that no camera
+ever ran on two nodes at once.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
+from tests.cluster.consoles import check_every_console
 from tests.cluster.support import (
     TOKEN,
     Node,
@@ -23,6 +26,7 @@ from tests.cluster.support import (
     running_cameras,
     wait_for,
 )
+from tests.web.conftest import browser_available  # noqa: F401 (fixture)
 
 CAMERAS = {f"cam{i:02d}" for i in range(12)}
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -50,6 +54,7 @@ def describe(nodes: list[Node]) -> str:
     return "\n".join(node.tail(25) for node in nodes)
 
 
+@pytest.mark.usefixtures("browser_available")
 def test_three_nodes_balance_fail_over_and_rejoin(
     tmp_path: Path, cluster_db_url: str, video: Path
 ) -> None:
@@ -67,8 +72,13 @@ def test_three_nodes_balance_fail_over_and_rejoin(
                 site = client.get("/api/nodes/cameras").json()
                 assert {c["camera"]: c["node"] for c in site} == owner
                 listed = {n["id"]: n for n in client.get("/api/nodes").json()}
+                metrics = client.get("/metrics").text
             assert set(listed) == set(first)
+            assert f'atalaia_cluster_leases_held{{node="{node.node_id}"}} 4.0' in metrics
+            assert f'atalaia_cluster_live_nodes{{node="{node.node_id}"}} 3.0' in metrics
+            assert f'atalaia_cluster_renewal_ok{{node="{node.node_id}"}} 1.0' in metrics
             assert all(n["live"] and set(n["cameras"]) == first[i] for i, n in listed.items())
+        check_every_console(nodes)
 
         victim, survivors = nodes[0], nodes[1:]
         orphans = first[victim.node_id]

@@ -96,6 +96,9 @@ class AtalaiaCollector:
             }
         )
         yield from self._sinks(self.manager.sink_stats())
+        cluster = self.manager.cluster_status()
+        if cluster is not None:
+            yield from self._cluster(cluster)
         host = self.manager.monitor_snapshots().get("host") or {}
         yield from self._host(host.get("sample") or {})
         processed = CounterMetricFamily(
@@ -233,6 +236,45 @@ class AtalaiaCollector:
             for key, family in counts.items():
                 family.add_metric([sink], float(stats.get(key) or 0))
         yield from counts.values()
+
+    def _cluster(self, status: dict[str, Any]) -> Iterable[Metric]:
+        """This node's part of a cluster; every series carries its id, so a site's nodes can
+        be scraped into one Prometheus without relabelling."""
+        node = [status["node_id"]]
+        gauges = {
+            "atalaia_cluster_leases_held": ("Camera leases this node holds", len(status["leases"])),
+            "atalaia_cluster_live_nodes": (
+                "Live nodes seen at this node's last renewal",
+                len(status["live_nodes"]),
+            ),
+            "atalaia_cluster_lease_valid_seconds": (
+                "How long this node may still run its cameras without another renewal",
+                status["may_run_for_s"],
+            ),
+            "atalaia_cluster_renewal_ok": (
+                "1 while this node's last lease renewal succeeded",
+                0.0 if status["last_error"] else 1.0,
+            ),
+        }
+        for name, (help_text, value) in gauges.items():
+            family = GaugeMetricFamily(name, help_text, labels=["node"])
+            family.add_metric(node, float(value))
+            yield family
+        counters = {
+            "atalaia_cluster_renewals": ("Lease renewals that succeeded", status["renewals"]),
+            "atalaia_cluster_fenced": (
+                "Times this node stopped its cameras because its leases could lapse",
+                status["fenced"],
+            ),
+            "atalaia_cluster_freed_deliveries": (
+                "Delivery claims of dead nodes this node made due again",
+                status["freed_deliveries"],
+            ),
+        }
+        for name, (help_text, value) in counters.items():
+            counter = CounterMetricFamily(name, help_text, labels=["node"])
+            counter.add_metric(node, float(value))
+            yield counter
 
     def _host(self, host: dict[str, Any]) -> Iterable[Metric]:
         for key, value in sorted(host.items()):

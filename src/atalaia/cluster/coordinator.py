@@ -50,6 +50,7 @@ class ClusterCoordinator:
         self.renewals = 0
         self.last_error: str | None = None
         self.fenced_count = 0
+        self.freed_deliveries = 0  # dead nodes' delivery claims this node made due
         self._snapshot: Snapshot | None = None
         self._rebalanced_on: Snapshot | None = None
         self._free_since: dict[str, float] = {}  # monotonic time first seen unheld
@@ -99,6 +100,7 @@ class ClusterCoordinator:
         self.last_error = None
         if lost:
             log.warning("cluster: lease of %s lost", ", ".join(sorted(lost)))
+        self.freed_deliveries += sum(snapshot.freed_deliveries.values())
         for node_id, count in sorted(snapshot.freed_deliveries.items()):
             log.warning(
                 "cluster: node %s stopped heartbeating; %d delivery claim(s) it held are due again",
@@ -262,6 +264,7 @@ class ClusterCoordinator:
         with self._lock:
             held = dict(self.held)
             valid_for = max(0.0, self._valid_until - time.monotonic())
+            snapshot = self._snapshot
         return {
             "node_id": self.node_id,
             "advertise_url": self.config.advertise_url,
@@ -270,6 +273,9 @@ class ClusterCoordinator:
             "may_run_for_s": round(valid_for, 3),
             "last_error": self.last_error,
             "fenced": self.fenced_count,
+            "renewals": self.renewals,
+            "live_nodes": sorted(snapshot.live) if snapshot is not None else [],
+            "freed_deliveries": self.freed_deliveries,
         }
 
 

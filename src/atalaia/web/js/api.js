@@ -73,3 +73,26 @@ export const session = {
 
 /** URL-encode a path segment (camera and alert ids). */
 export const seg = (value) => encodeURIComponent(value);
+
+/**
+ * The site's nodes (`/api/nodes*`). `self()` says whether this node is part of a cluster
+ * (`cluster`, `node_id`); the lists only mean something when it is.
+ */
+export const nodes = {
+  self: () => api("/api/nodes/self"),
+  list: () => api("/api/nodes"),
+  cameras: () => api("/api/nodes/cameras"),
+};
+
+/**
+ * Whether this node is part of a cluster, asked once per page: a node joins or leaves a
+ * cluster only through its configuration, which takes a restart. Returns this node's own view
+ * (`cluster`, `node_id`).
+ */
+export function clusterMembership() {
+  let known = null;
+  return async () => {
+    known ??= await nodes.self();
+    return known;
+  };
+}

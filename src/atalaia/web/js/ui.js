@@ -156,3 +156,19 @@ export function meter(label, fraction, text) {
     h("div", { class: "meter-track", role: "meter", "aria-label": label, "aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": Math.round(value * 100) }, bar),
   );
 }
+
+/**
+ * A cluster node's id; a link to that page of its own console (`section`) when the node
+ * advertises an http(s) URL.
+ */
+export function nodeName(id, url, section) {
+  const name = h("span", { class: "mono node-id" }, id);
+  let target = null;
+  try {
+    target = url ? new URL(url) : null;
+  } catch {
+    target = null;
+  }
+  if (!target || !["http:", "https:"].includes(target.protocol)) return name;
+  return h("a", { href: `${target.origin}/#/${section}`, title: `${id}'s console` }, name);
+}

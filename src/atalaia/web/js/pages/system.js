@@ -1,16 +1,27 @@
 // System: the machine, the monitors, the alert sinks and every process the supervisor runs,
-// with the controls that start, stop and restart alert processing.
-import { api } from "../api.js";
+// with the controls that start, stop and restart alert processing. In a cluster, the site's
+// nodes too: live or not, heartbeat, version, URL and the cameras each runs.
+import { api, clusterMembership, nodes } from "../api.js";
 import { h, replace } from "../dom.js";
 import { ago, bytes, duration, humanize, millis, num, percent } from "../format.js";
 import { badge } from "../status.js";
-import { busy, button, confirmDialog, defs, every, meter, notice, pageHeader, toast } from "../ui.js";
+import { busy, button, confirmDialog, defs, every, meter, nodeName, notice, pageHeader, toast } from "../ui.js";
 
 export const title = "System";
 
+/** In a cluster: this node's id and the site's nodes, by id; null outside a cluster. */
+async function clusterNodes(membership) {
+  const self = await membership();
+  if (!self.cluster) return null;
+  const list = await nodes.list();
+  return { selfId: self.node_id, nodes: list.sort((a, b) => a.id.localeCompare(b.id)) };
+}
+
 export function mount(root) {
+  const membership = clusterMembership();
   const problem = h("div");
   const processing = h("section", { class: "card span-2", "aria-labelledby": "processing-title" });
+  const site = h("section", { class: "card span-2", "aria-labelledby": "nodes-title" });
   const host = h("section", { class: "card", "aria-labelledby": "host-title" });
   const detectors = h("section", { class: "card", "aria-labelledby": "detectors-title" });
   const sinks = h("section", { class: "card span-2", "aria-labelledby": "sinks-title" });
@@ -49,14 +60,16 @@ export function mount(root) {
 
   async function refresh() {
     let stats;
+    let cluster;
     try {
-      stats = await api("/api/stats");
+      [stats, cluster] = await Promise.all([api("/api/stats"), clusterNodes(membership)]);
       replace(problem);
     } catch (error) {
       if (error.status !== 401) replace(problem, notice(error.message));
       return;
     }
     renderProcessing(stats.status);
+    if (cluster) renderNodes(cluster);
     renderHost(stats.monitors.host);
     renderDetectors(stats.pipeline.detectors || {});
     renderSinks(stats.sinks || {});
@@ -97,6 +110,28 @@ export function mount(root) {
         [["Host", monitors.host_monitor], ["Serial", monitors.serial_monitor], ["Camera", monitors.camera_monitor]].map(([name, on]) =>
           h("span", { class: "chip" }, name, " ", badge(on ? "running" : "stopped")),
         ),
+      ),
+    );
+  }
+
+  function renderNodes({ selfId, nodes: list }) {
+    if (!site.isConnected) processing.after(site);
+    const live = list.filter((n) => n.live).length;
+    replace(
+      site,
+      h("div", { class: "card-head" }, h("h2", { class: "card-title", id: "nodes-title" }, "Nodes"), h("span", { class: "muted small" }, `${live} of ${list.length} live`)),
+      table(
+        ["Node", "State", "Heartbeat", "Version", "URL", "Cameras"],
+        list.map((n) => [
+          h("span", {}, nodeName(n.id, n.url, "system"), n.id === selfId ? h("div", { class: "muted small" }, "This node") : null),
+          nodeState(n),
+          n.heartbeat_age_s < 60 ? `${num(n.heartbeat_age_s, 1)} s ago` : `${duration(n.heartbeat_age_s)} ago`,
+          n.version || "—",
+          n.url ? h("span", { class: "mono small" }, n.url) : "—",
+          n.cameras.length ? h("span", {}, h("strong", {}, String(n.cameras.length)), " ", h("span", { class: "mono small" }, n.cameras.join(", "))) : "None",
+        ]),
+        [],
+        "No node has joined yet.",
       ),
     );
   }
@@ -233,6 +268,13 @@ export function mount(root) {
   }
 
   return every(3000, refresh);
+}
+
+/** A node is live while its heartbeat is younger than one lease; a stopped node said so. */
+function nodeState(node) {
+  if (node.live) return badge("online", "Live");
+  if (node.state === "stopped") return badge("stopped", "Stopped");
+  return badge("offline", "Not live");
 }
 
 function kpi(label, value) {
