@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi import Path as FastApiPath
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 
 from atalaia.api.auth import require_token
+from atalaia.api.peers import from_peers, may_forward, peers
 from atalaia.service.manager import BackgroundManager
 from atalaia.storage import alerts as alert_queries
 from atalaia.storage.models import Alert
@@ -105,30 +106,43 @@ async def get_event(alert_id: AlertId, request: Request) -> dict[str, Any]:
     return body
 
 
-def _media(manager: BackgroundManager, stored: str | None, what: str) -> Path:
-    """A media file of an alert, only from inside the data directory."""
-    if not stored:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"this alert has no {what}")
+def _local_media(manager: BackgroundManager, stored: str) -> Path | None:
+    """A media file of an alert, only from inside this node's data directory."""
     root = manager.config.data_dir.resolve()
     path = Path(stored)
     path = (path if path.is_absolute() else root / path).resolve()
     if not path.is_relative_to(root) or not path.is_file():
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"the {what} file is not available")
+        return None
     return path
 
 
-@router.get("/events/{alert_id}/snapshot.jpg", summary="The alert's snapshot (JPEG)")
-async def snapshot(alert_id: AlertId, request: Request) -> FileResponse:
+async def _media(request: Request, alert_id: str, what: str, media_type: str) -> Response:
+    """The alert's snapshot or clip: from this node's data directory, or in a cluster from
+    the node whose camera process wrote it (`atalaia.api.peers`)."""
     manager = _manager(request)
     body = await _alert(manager, alert_id)
-    return FileResponse(_media(manager, body["snapshot_path"], "snapshot"), media_type="image/jpeg")
+    stored = body[f"{what}_path"]
+    if not stored:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"this alert has no {what}")
+    path = _local_media(manager, stored)
+    if path is not None:
+        return FileResponse(path, media_type=media_type)
+    if may_forward(request):
+        found = await peers(request, body["camera"])
+        proxied = await from_peers(request, request.url.path, found)
+        if proxied is not None:
+            return proxied
+    raise HTTPException(status.HTTP_404_NOT_FOUND, f"the {what} file is not available")
+
+
+@router.get("/events/{alert_id}/snapshot.jpg", summary="The alert's snapshot (JPEG)")
+async def snapshot(alert_id: AlertId, request: Request) -> Response:
+    return await _media(request, alert_id, "snapshot", "image/jpeg")
 
 
 @router.get("/events/{alert_id}/clip.mp4", summary="The alert's clip (MP4)")
-async def clip(alert_id: AlertId, request: Request) -> FileResponse:
-    manager = _manager(request)
-    body = await _alert(manager, alert_id)
-    return FileResponse(_media(manager, body["clip_path"], "clip"), media_type="video/mp4")
+async def clip(alert_id: AlertId, request: Request) -> Response:
+    return await _media(request, alert_id, "clip", "video/mp4")
 
 
 @router.get(

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
 from atalaia.api.auth import require_token
+from atalaia.api.peers import from_peers, may_forward, peers
 from atalaia.media.paths import live_frame_path
 from atalaia.storage.cameras import CAMERA_ID
 
@@ -23,10 +24,14 @@ router = APIRouter(prefix="/api/cameras", tags=["live"], dependencies=[Depends(r
 BOUNDARY = "atalaia-frame"
 
 
-def _live_path(request: Request, camera_id: str) -> Path:
+def _checked(camera_id: str) -> str:
     if not CAMERA_ID.fullmatch(camera_id):  # the id becomes a path: nothing but a plain name
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id!r}")
-    return live_frame_path(request.app.state.config.data_dir, camera_id)
+    return camera_id
+
+
+def _live_path(request: Request, camera_id: str) -> Path:
+    return live_frame_path(request.app.state.config.data_dir, _checked(camera_id))
 
 
 def _read(path: Path) -> tuple[float, bytes] | None:
@@ -37,8 +42,25 @@ def _read(path: Path) -> tuple[float, bytes] | None:
         return None
 
 
+async def _from_holder(request: Request, camera_id: str) -> Response | None:
+    """In a cluster, for a camera another node runs: the same request answered by that node
+    (only the lease holder has its current frames). None when this node runs it or the
+    holder does not answer."""
+    if not may_forward(request):
+        return None
+    pipeline = request.app.state.manager.pipeline
+    if pipeline is not None and camera_id in pipeline.cameras:
+        return None
+    holder = [peer for peer in await peers(request, camera_id) if peer.holds_camera]
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return await from_peers(request, path, holder)
+
+
 @router.get("/{camera_id}/latest.jpg", summary="The camera's latest annotated frame")
 async def latest(camera_id: str, request: Request) -> Response:
+    proxied = await _from_holder(request, _checked(camera_id))
+    if proxied is not None:
+        return proxied
     found = await asyncio.to_thread(_read, _live_path(request, camera_id))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame from this camera yet")
@@ -54,7 +76,10 @@ async def live(
     fps: Annotated[
         float, Query(gt=0, le=30, description="frames per second for this viewer")
     ] = 2.0,
-) -> StreamingResponse:
+) -> Response:
+    proxied = await _from_holder(request, _checked(camera_id))
+    if proxied is not None:
+        return proxied
     path = _live_path(request, camera_id)
     if not await asyncio.to_thread(path.is_file):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame from this camera yet")
