@@ -75,6 +75,29 @@ def check_console(browser: Browser, node: Node) -> None:
         context.close()
 
 
+def site_control_from_console(node: Node, action: str, node_count: int) -> None:
+    """Press start, stop or restart on the node's system page (confirming a stop); its toast
+    must say every node of the site did it."""
+    done = {"start": "started", "stop": "stopped", "restart": "restarted"}[action]
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            context = browser.new_context(base_url=node.url)
+            signed_in = context.request.post("/api/session", data={"token": TOKEN})
+            assert signed_in.status == 200, signed_in.text()
+            page = context.new_page()
+            page.goto("/#/system")
+            expect(page.get_by_role("region", name="Nodes")).to_be_visible(timeout=WAIT_MS)
+            page.locator(f'button[data-action="{action}"]').click()
+            if action == "stop":
+                page.get_by_role("dialog").get_by_role("button", name="Stop processing").click()
+            expect(page.locator(".toast")).to_contain_text(
+                f"Alert processing {done} on {node_count} of {node_count} nodes", timeout=90_000
+            )
+        finally:
+            browser.close()
+
+
 def check_every_console(nodes: list[Node]) -> None:
     """Every node's console, in one Chromium."""
     with sync_playwright() as playwright:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import Row, TextClause, text
 
 from atalaia.api import background
-from atalaia.api.auth import require_token
+from atalaia.api.auth import presented_token, require_token
 from atalaia.redact import mask_secrets
 from atalaia.service.manager import BackgroundManager
 
@@ -139,7 +139,8 @@ async def _site_control(
     others: list[tuple[str, str | None]] = []
     if config.enabled and not manager.database.is_sqlite:
         others = [n for n in await asyncio.to_thread(_registered, manager) if n[0] != me]
-    headers = {"Authorization": request.headers.get("authorization", "")}
+    # The caller's token however it came (the console's is a cookie), as a bearer token.
+    headers = {"Authorization": f"Bearer {presented_token(request) or ''}"}
 
     async def local() -> dict[str, Any]:
         try:

@@ -42,17 +42,25 @@ export function mount(root) {
       dataset: { action },
       onclick: (event) =>
         busy(event.currentTarget, async () => {
+          const self = await membership();
           if (action === "stop") {
             const yes = await confirmDialog({
-              title: "Stop alert processing?",
-              text: "Cameras and the detector stop, so no alerts are raised until it starts again. Monitors keep running.",
+              title: self.cluster ? "Stop alert processing on every node?" : "Stop alert processing?",
+              text: self.cluster
+                ? "Cameras and detectors stop on every node of the site, so no alerts are raised until it starts again. Monitors keep running."
+                : "Cameras and the detector stop, so no alerts are raised until it starts again. Monitors keep running.",
               confirm: "Stop processing",
               danger: true,
             });
             if (!yes) return;
           }
-          const result = await api(`/background/${action}`, { method: "POST" });
-          toast(result.changed ? `Alert processing: ${result.status.alert_processing.status}` : "Nothing to change");
+          if (self.cluster) {
+            const result = await api(`/api/nodes/background/${action}`, { method: "POST" });
+            toast(siteOutcome(action, result.nodes));
+          } else {
+            const result = await api(`/background/${action}`, { method: "POST" });
+            toast(result.changed ? `Alert processing: ${result.status.alert_processing.status}` : "Nothing to change");
+          }
           await refresh();
         }),
     });
@@ -268,6 +276,16 @@ export function mount(root) {
   }
 
   return every(3000, refresh);
+}
+
+/** What a site-wide start, stop or restart did: how many nodes changed, and who failed why. */
+function siteOutcome(action, answers) {
+  const entries = Object.entries(answers);
+  const changed = entries.filter(([, answer]) => answer.changed).length;
+  const failed = entries.filter(([, answer]) => answer.error).map(([node, answer]) => `${node}: ${answer.error}`);
+  const done = { start: "started", stop: "stopped", restart: "restarted" }[action];
+  const summary = `Alert processing ${done} on ${changed} of ${entries.length} nodes`;
+  return failed.length ? `${summary}; ${failed.join("; ")}` : summary;
 }
 
 /** A node is live while its heartbeat is younger than one lease; a stopped node said so. */
