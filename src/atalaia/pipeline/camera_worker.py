@@ -129,7 +129,7 @@ class CameraWorker:
             self.camera, spec.data_dir, default_target_fps=spec.target_fps
         )
         detect = self.camera.detect
-        self.schedule = DetectionSchedule(detect.fps)
+        self.schedule = DetectionSchedule(detect.fps, spec.detect_phase)
         self.motion = MotionGate(detect.motion)
         self.counters = CameraCounters()
         self.latency_ms: deque[float] = deque(maxlen=1000)

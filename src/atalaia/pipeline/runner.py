@@ -24,6 +24,7 @@ from atalaia.frames import FrameRing, new_run_id, ring_name
 from atalaia.logs import detector_tag
 from atalaia.pipeline.camera_worker import run_camera
 from atalaia.pipeline.detector_worker import run_detector
+from atalaia.pipeline.schedule import spread_phase
 from atalaia.pipeline.specs import CameraSpec, DetectorSpec
 from atalaia.supervisor import ChildSpec, Supervisor
 
@@ -80,6 +81,8 @@ class Pipeline:
         self.cameras: dict[str, CameraConfig] = {}
         # Cluster leases the cameras run under (node, generation): their alert writes check it.
         self.leases: dict[str, tuple[str, int]] = {}
+        # Each camera's detection phase, kept across its restarts and changes.
+        self.phases: dict[str, float] = {}
         self._lock = threading.Lock()
         self._started = False
 
@@ -147,6 +150,7 @@ class Pipeline:
                 media=self.config.media,
                 prompts=self.config.prompts,
                 fence=Fence.from_setting(self.leases.get(camera.id)),
+                detect_phase=self.phases.setdefault(camera.id, spread_phase(len(self.phases))),
             ),
         )
 

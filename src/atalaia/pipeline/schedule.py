@@ -8,29 +8,47 @@ every `keepalive_s` so a slowly changing scene is still looked at.
 
 from __future__ import annotations
 
+import math
+
 import cv2
 import numpy as np
 
 from atalaia.config.cameras import MotionConfig
 
 MOTION_WIDTH = 160
+GOLDEN_FRACTION = (math.sqrt(5) - 1) / 2  # 0.618...
 
 
 class DetectionSchedule:
-    """Due `fps` times per second, never in bursts after a stall."""
+    """Due `fps` times per second, never in bursts after a stall.
 
-    def __init__(self, fps: float) -> None:
+    The slots sit on the machine's monotonic clock (shared by every process), shifted by
+    `phase` (a fraction of the period). Cameras with different phases ask the shared detector
+    at different moments of the period; with one phase, cameras that read at the same rate
+    from the same start ask together, and the detector answers the last of each burst a
+    whole batch later than the first (measured: p99 127-180 ms for 8 cameras at 5 det/s on
+    two cores, against 24 ms for one image). The first frame is due at once.
+    """
+
+    def __init__(self, fps: float, phase: float = 0.0) -> None:
         self.period = 1.0 / fps
-        self._next = 0.0
+        self.offset = (phase % 1.0) * self.period
+        self._next = float("-inf")
 
     def due(self, now: float) -> bool:
         if now < self._next:
             return False
-        self._next += self.period
-        if self._next <= now:
-            # After a stall the next slot is a period from now, not a burst of missed slots.
-            self._next = now + self.period
+        # The first slot after now: one detection per slot, and after a stall one, not a
+        # burst of the slots missed.
+        self._next = self.offset + (math.floor((now - self.offset) / self.period) + 1) * self.period
         return True
+
+
+def spread_phase(ordinal: int) -> float:
+    """The phase of the `ordinal`-th camera (0, 1, ...): multiples of the golden ratio's
+    fraction, so any number of cameras is spread nearly evenly over the period, and adding
+    one never moves the others."""
+    return (ordinal * GOLDEN_FRACTION) % 1.0
 
 
 class MotionGate:

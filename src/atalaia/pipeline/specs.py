@@ -49,3 +49,6 @@ class CameraSpec:
     media: MediaConfig
     prompts: Path | None
     fence: Fence | None
+    # Where in each detection period the camera asks (`DetectionSchedule`): spread over the
+    # cameras so the shared detector gets a steady flow rather than bursts.
+    detect_phase: float = 0.0
