@@ -25,6 +25,7 @@ from atalaia.media import (
     live_frame_path,
     media_root,
 )
+from atalaia.media.live import WATCH_TTL_S
 from atalaia.rules import resolve_zone
 from atalaia.track import Track
 
@@ -77,6 +78,35 @@ def test_sampler_feeds_history_and_live_at_their_own_rates(tmp_path: Path) -> No
         sampler.tick(now=1000.0 + i * 0.1)
     assert len(clips.history) == 25 and live.written == 5
     assert len(reads) == 25  # one ring read serves both when both are due
+
+
+def test_live_frame_is_drawn_only_while_someone_watches(tmp_path: Path) -> None:
+    """`live_when: watched`: nothing read, drawn or encoded until the API touches the watch
+    file, frames while the touch is recent, none again once it is older than the TTL."""
+    paths = MediaPaths(tmp_path, "cam")
+    reads: list[int] = []
+
+    def source() -> tuple[float, np.ndarray]:
+        reads.append(1)
+        return 100.0, GREY
+
+    live = LiveFrameWriter(paths.live, 70, watch=paths.live_watch)
+    sampler = MediaSampler(source, OverlayState, clips=None, clip_fps=5, live=live, live_fps=2,
+                           stopping=threading.Event())  # fmt: skip
+    for i in range(10):  # 2.5 s, nobody watching
+        sampler.tick(now=1000.0 + i * 0.25)
+    assert (live.written, len(reads), live.unwatched) == (0, 0, 5)
+    assert not paths.live.exists()
+    paths.live_watch.parent.mkdir(parents=True, exist_ok=True)
+    paths.live_watch.touch()  # what serving the frame does
+    for i in range(10, 20):
+        sampler.tick(now=1000.0 + i * 0.25)
+    assert live.written == 5 and len(reads) == 5 and paths.live.exists()
+    gone = paths.live_watch.stat().st_mtime - WATCH_TTL_S - 1
+    os.utime(paths.live_watch, (gone, gone))
+    for i in range(20, 30):
+        sampler.tick(now=1000.0 + i * 0.25)
+    assert live.written == 5 and live.unwatched == 10
 
 
 def touch(path: Path, size: int, age_days: float, now: float) -> Path:

@@ -112,7 +112,10 @@ def test_people_on_an_rtsp_camera_raise_alerts_with_snapshot_and_clip(
             supervisor=SupervisorConfig(heartbeat_interval=0.5, heartbeat_timeout=20),
             detectors={"default": OnnxDetectorConfig(input_size=320)},
             cameras=[camera],
-            media=MediaConfig(pre_roll=PRE_ROLL, post_roll=POST_ROLL, clip_fps=5, live_fps=2),
+            # live.jpg read from the disk below, with no API watching: written always.
+            media=MediaConfig(
+                pre_roll=PRE_ROLL, post_roll=POST_ROLL, clip_fps=5, live_fps=2, live_when="always"
+            ),
         )
         pipeline, messages = pipeline_with_messages(config)
 

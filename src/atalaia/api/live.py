@@ -2,12 +2,17 @@
 
 Camera processes write the annotated frame to a file at a capped rate (`media.live`); viewers
 only read that file, at most `fps` times a second each, so any number of viewers costs the
-cameras nothing and a slow viewer only slows itself.
+cameras nothing and a slow viewer only slows itself. With `media.live_when: watched` (the
+default) a camera writes it only while someone watches: serving it touches the camera's
+`live.watch` (at most once a second), and a request that finds the frame stale waits up to a
+live period and a second for a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated
@@ -17,11 +22,14 @@ from fastapi.responses import Response, StreamingResponse
 
 from atalaia.api.auth import require_token
 from atalaia.api.peers import from_peers, may_forward, peers
-from atalaia.media.paths import live_frame_path
+from atalaia.media.paths import live_frame_path, live_watch_path
 from atalaia.storage.cameras import CAMERA_ID
 
 router = APIRouter(prefix="/api/cameras", tags=["live"], dependencies=[Depends(require_token)])
 BOUNDARY = "atalaia-frame"
+TOUCH_EVERY_S = 1.0
+FRESH_POLL_S = 0.05
+_touched: dict[Path, float] = {}  # watch file -> monotonic time of its last touch here
 
 
 def _checked(camera_id: str) -> str:
@@ -32,6 +40,43 @@ def _checked(camera_id: str) -> str:
 
 def _live_path(request: Request, camera_id: str) -> Path:
     return live_frame_path(request.app.state.config.data_dir, _checked(camera_id))
+
+
+def _on_demand(request: Request) -> bool:
+    return bool(request.app.state.config.media.live_when == "watched")
+
+
+def _watching(request: Request, camera_id: str) -> None:
+    """Tell the camera process someone watches it: touch its watch file (at most once a
+    second; a failure only means the frame may be stale)."""
+    if not _on_demand(request):
+        return
+    path = live_watch_path(request.app.state.config.data_dir, camera_id)
+    now = time.monotonic()
+    if now - _touched.get(path, float("-inf")) < TOUCH_EVERY_S:
+        return
+    _touched[path] = now
+    with contextlib.suppress(OSError):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+
+async def _fresh(request: Request, path: Path) -> tuple[float, bytes] | None:
+    """The live frame, waiting (up to a live period and a second) for a fresh one when the
+    file is missing or older than two periods: the camera starts writing once watched."""
+    found = await asyncio.to_thread(_read, path)
+    if not _on_demand(request):
+        return found
+    period = 1.0 / float(request.app.state.config.media.live_fps)
+    if found is not None and time.time() - found[0] <= max(2 * period, 1.0):
+        return found
+    deadline = time.monotonic() + period + 1.0
+    while time.monotonic() < deadline:
+        await asyncio.sleep(FRESH_POLL_S)
+        newer = await asyncio.to_thread(_read, path)
+        if newer is not None and (found is None or newer[0] != found[0]):
+            return newer
+    return found
 
 
 def _read(path: Path) -> tuple[float, bytes] | None:
@@ -61,7 +106,8 @@ async def latest(camera_id: str, request: Request) -> Response:
     proxied = await _from_holder(request, _checked(camera_id))
     if proxied is not None:
         return proxied
-    found = await asyncio.to_thread(_read, _live_path(request, camera_id))
+    await asyncio.to_thread(_watching, request, camera_id)
+    found = await _fresh(request, _live_path(request, camera_id))
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame from this camera yet")
     return Response(found[1], media_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -81,13 +127,15 @@ async def live(
     if proxied is not None:
         return proxied
     path = _live_path(request, camera_id)
-    if not await asyncio.to_thread(path.is_file):
+    await asyncio.to_thread(_watching, request, camera_id)
+    if await _fresh(request, path) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no frame from this camera yet")
     cap = min(fps, float(request.app.state.config.server.live_max_fps))
 
     async def frames() -> AsyncIterator[bytes]:
         last = 0.0
         while not await request.is_disconnected():
+            _watching(request, camera_id)
             found = await asyncio.to_thread(_read, path)
             if found is not None and found[0] != last:
                 last = found[0]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from atalaia.config.base import StrictModel
@@ -29,6 +31,11 @@ class MediaConfig(StrictModel):
     clip_crf: int = Field(28, ge=0, le=51, description="x264 quality of clips (lower: better)")
     history_max_mb: float = Field(64.0, gt=0, le=4096, description="history memory per camera")
     live: bool = True
+    live_when: Literal["watched", "always"] = Field(
+        "watched",
+        description="write live.jpg only while the API serves it to someone (watched: the "
+        "default; the first frame after a pause takes up to one live period), or always",
+    )
     live_fps: float = Field(2.0, gt=0, le=30, description="rate of writing live.jpg")
     live_quality: int = Field(70, ge=10, le=100)
     retention_days: float = Field(14.0, gt=0, le=3650, description="media older than this goes")

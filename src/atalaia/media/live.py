@@ -2,9 +2,11 @@
 
 Why a file: the API process can serve it with no extra IPC (a plain file response), any
 number of viewers cost the camera nothing more, and an atomic rename means a reader never sees
-half an image. Its rate is capped (`live_fps`, 2 by default), so the cost is one draw and one
-JPEG encode every half second per camera whether anyone watches or not; put `data_dir` on
-tmpfs to keep those writes off a disk.
+half an image. Its rate is capped (`live_fps`, 2 by default), and with `live_when: watched`
+(the default) it is written only while someone watches: the API touches `live.watch` beside it
+each time it serves the frame, and the camera draws and encodes only while that touch is
+younger than `WATCH_TTL_S`. A camera nobody looks at spends nothing on its live view (one
+`stat` per live period); put `data_dir` on tmpfs to keep the writes off a disk.
 """
 
 from __future__ import annotations
@@ -21,14 +23,35 @@ from atalaia.media.overlay import OverlayState, draw_overlay
 
 log = logging.getLogger(__name__)
 
+# How long a camera keeps writing its live frame after the API last served it. The console's
+# still mode and the streams ask far more often; a viewer gone for this long is gone.
+WATCH_TTL_S = 10.0
+
 
 class LiveFrameWriter:
-    def __init__(self, path: Path, quality: int) -> None:
+    def __init__(self, path: Path, quality: int, watch: Path | None = None) -> None:
+        """`watch`: the file the API touches while serving the frame; None writes always."""
         self.path = path
         self.quality = quality
+        self.watch = watch
+        self.unwatched = 0  # due frames not written because nobody watched
         self.written = 0
         self.errors = 0
         self.last_ms = 0.0
+
+    def wanted(self, now: float | None = None) -> bool:
+        """Whether a frame is worth drawing now (wall-clock `now`): always without a watch
+        file, else while the API served the live view within `WATCH_TTL_S`."""
+        if self.watch is None:
+            return True
+        try:
+            touched = self.watch.stat().st_mtime
+        except OSError:
+            touched = 0.0
+        if (time.time() if now is None else now) - touched <= WATCH_TTL_S:
+            return True
+        self.unwatched += 1
+        return False
 
     def write(self, frame: NDArray[np.uint8], state: OverlayState, ts: float) -> None:
         t0 = time.perf_counter()

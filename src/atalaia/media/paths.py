@@ -2,6 +2,7 @@
 
 ```
 media/<camera>/live.jpg                              latest annotated frame (overwritten)
+media/<camera>/live.watch                            touched by the API while someone watches
 media/<camera>/snapshots/<YYYY-MM-DD>/<alert id>.jpg one per alert (its best frame so far)
 media/<camera>/clips/<YYYY-MM-DD>/<alert id>.mp4     one per alert, pre-roll + post-roll
 ```
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 LIVE_NAME = "live.jpg"
+WATCH_NAME = "live.watch"
 
 
 def media_root(data_dir: Path) -> Path:
@@ -26,6 +28,12 @@ def media_root(data_dir: Path) -> Path:
 def live_frame_path(data_dir: Path, camera: str) -> Path:
     """The camera's latest annotated JPEG (written atomically, so always whole when read)."""
     return media_root(data_dir) / camera / LIVE_NAME
+
+
+def live_watch_path(data_dir: Path, camera: str) -> Path:
+    """Touched by the API whenever it serves the camera's live frame: its time says whether
+    anyone watches (`media.live_when: watched`)."""
+    return media_root(data_dir) / camera / WATCH_NAME
 
 
 def _day(ts: float) -> str:
@@ -48,6 +56,10 @@ class MediaPaths:
     @property
     def live(self) -> Path:
         return self.root / LIVE_NAME
+
+    @property
+    def live_watch(self) -> Path:
+        return self.root / WATCH_NAME
 
     def snapshot(self, alert_id: str, start_ts: float) -> Path:
         return self.root / "snapshots" / _day(start_ts) / f"{alert_id}.jpg"

@@ -61,6 +61,9 @@ class MediaSampler:
         # A millisecond of slack: ticks land on the period give or take float rounding.
         clip_due = self.clips is not None and now - self._last_clip >= self.clip_period - 1e-3
         live_due = self.live is not None and now - self._last_live >= self.live_period - 1e-3
+        if live_due and self.live is not None and not self.live.wanted():
+            self._last_live = now  # asked again a period later: one stat per period
+            live_due = False
         if clip_due or live_due:
             got = self.source()
             if got is not None:

@@ -23,6 +23,7 @@ import math
 import threading
 import time
 from collections import Counter, deque
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -159,18 +160,24 @@ class CameraWorker:
         self.analytics: CameraAnalytics | None = None
         if self.links:
             self._build_analytics(spec)
-        live_path = MediaPaths(spec.data_dir, self.camera.id).live
         self.sampler = MediaSampler(
             self._latest_frame,
             self.analytics.overlay if self.analytics is not None else OverlayState,
             clips=self.clips,
             clip_fps=self.media.clip_fps,
-            live=LiveFrameWriter(live_path, self.media.live_quality) if self.media.live else None,
+            live=self._live_writer(spec.data_dir),
             live_fps=self.media.live_fps,
             stopping=ctx.stop_event,
         )
         self._started = time.monotonic()
         ctx.stats_from(self.stats)
+
+    def _live_writer(self, data_dir: Path) -> LiveFrameWriter | None:
+        if not self.media.live:
+            return None
+        paths = MediaPaths(data_dir, self.camera.id)
+        watch = paths.live_watch if self.media.live_when == "watched" else None
+        return LiveFrameWriter(paths.live, self.media.live_quality, watch)
 
     def _link(self, model: str, address: str, authkey: bytes) -> DetectorLink:
         """One model's connection; its answers go to the join under the model's name."""
