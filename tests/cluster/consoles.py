@@ -7,22 +7,16 @@ and cameras. One browser for all the consoles of a cluster (`test_three_nodes.py
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import pytest
+from playwright.sync_api import Browser, BrowserContext, expect, sync_playwright
 
 from tests.cluster.support import TOKEN, Node
-from tests.conftest import in_ci
 from tests.web.conftest import ConsoleErrors
 from tests.web.support import CHROMIUM, CHROMIUM_FLAGS
-
-try:
-    from playwright.sync_api import Browser, expect, sync_playwright
-except ImportError:  # the browser_available fixture says what to install
-    if in_ci():
-        raise
-    pytest.skip("the Python package `playwright` is missing", allow_module_level=True)
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 WAIT_MS = 15_000  # a page polls every 3-5 s; its first answer is normally there at once
@@ -36,14 +30,30 @@ def site_view(node: Node) -> tuple[dict[str, str | None], list[dict[str, Any]]]:
     return {c["camera"]: c["node"] for c in cameras}, listed
 
 
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def signed_in(browser: Browser, node: Node) -> BrowserContext:
+    """A browser context on the node's console, signed in with the site's token."""
+    context = browser.new_context(base_url=node.url, viewport={"width": 1440, "height": 900})
+    answer = context.request.post("/api/session", data={"token": TOKEN})
+    assert answer.status == 200, answer.text()
+    return context
+
+
 def check_console(browser: Browser, node: Node) -> None:
     """The node's cameras page names every camera's node; its system page lists the nodes."""
     owner, listed = site_view(node)
-    context = browser.new_context(base_url=node.url, viewport={"width": 1440, "height": 900})
+    context = signed_in(browser, node)
     errors = ConsoleErrors()
     try:
-        signed_in = context.request.post("/api/session", data={"token": TOKEN})
-        assert signed_in.status == 200, signed_in.text()
         page = context.new_page()
         page.on("pageerror", errors)
 
@@ -79,31 +89,20 @@ def site_control_from_console(node: Node, action: str, node_count: int) -> None:
     """Press start, stop or restart on the node's system page (confirming a stop); its toast
     must say every node of the site did it."""
     done = {"start": "started", "stop": "stopped", "restart": "restarted"}[action]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            context = browser.new_context(base_url=node.url)
-            signed_in = context.request.post("/api/session", data={"token": TOKEN})
-            assert signed_in.status == 200, signed_in.text()
-            page = context.new_page()
-            page.goto("/#/system")
-            expect(page.get_by_role("region", name="Nodes")).to_be_visible(timeout=WAIT_MS)
-            page.locator(f'button[data-action="{action}"]').click()
-            if action == "stop":
-                page.get_by_role("dialog").get_by_role("button", name="Stop processing").click()
-            expect(page.locator(".toast")).to_contain_text(
-                f"Alert processing {done} on {node_count} of {node_count} nodes", timeout=90_000
-            )
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = signed_in(browser, node).new_page()
+        page.goto("/#/system")
+        expect(page.get_by_role("region", name="Nodes")).to_be_visible(timeout=WAIT_MS)
+        page.locator(f'button[data-action="{action}"]').click()
+        if action == "stop":
+            page.get_by_role("dialog").get_by_role("button", name="Stop processing").click()
+        expect(page.locator(".toast")).to_contain_text(
+            f"Alert processing {done} on {node_count} of {node_count} nodes", timeout=90_000
+        )
 
 
 def check_every_console(nodes: list[Node]) -> None:
     """Every node's console, in one Chromium."""
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
-        try:
-            for node in nodes:
-                check_console(browser, node)
-        finally:
-            browser.close()
+    with chromium() as browser:
+        for node in nodes:
+            check_console(browser, node)
