@@ -201,3 +201,40 @@ def test_auto_decides_by_the_margin(
 
 def test_empty_batch_returns_empty_list(default_detector: Detector) -> None:
     assert default_detector.detect([]) == []
+
+
+def test_lanes_run_side_by_side_and_give_what_a_whole_batch_gives(
+    photo: NDArray[np.uint8],
+) -> None:
+    """Each lane is one single-threaded model call; two lanes called from two threads at once
+    give exactly what one whole batch gives, frame for frame."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    frames = eight_frames(photo)
+    detector = build_detector(
+        OnnxDetectorConfig(concurrent_runs=2, intra_op_threads=1, latency_session=False)
+    )
+    try:
+        assert detector.lanes == 2  # type: ignore[attr-defined]
+        whole = detector.detect(frames)
+        with ThreadPoolExecutor(2) as pool:
+            first = pool.submit(detector.detect_on_lane, 0, frames[:5])  # type: ignore[attr-defined]
+            second = pool.submit(detector.detect_on_lane, 1, frames[5:])  # type: ignore[attr-defined]
+            lanes = [*first.result(), *second.result()]
+        for index, (a, b) in enumerate(zip(lanes, whole, strict=True)):
+            assert_same(a, b, f"frame {index}")
+        with pytest.raises(ValueError, match="lane 2 out of range"):
+            detector.detect_on_lane(2, frames[:1])  # type: ignore[attr-defined]
+    finally:
+        detector.close()
+
+
+def test_a_detector_with_a_solo_session_has_one_lane(photo: NDArray[np.uint8]) -> None:
+    """A kept solo session means lone frames should get every core: batches run whole."""
+    detector = build_detector(OnnxDetectorConfig(concurrent_runs=2, latency_session=True))
+    try:
+        if detector.info.latency_session:  # kept only where there are more cores than 1
+            assert detector.lanes == 1  # type: ignore[attr-defined]
+            assert len(detector.detect_on_lane(0, [photo])[0]) >= 3  # type: ignore[attr-defined]
+    finally:
+        detector.close()

@@ -22,7 +22,7 @@ from atalaia.detect.errors import (
 )
 from atalaia.detect.filters import DetectionFilter
 from atalaia.detect.ppe import PpeClassIds, PpePrompts, check_ppe_classes, load_prompts
-from atalaia.detect.protocol import Detector, DetectorInfo
+from atalaia.detect.protocol import Detector, DetectorInfo, LaneDetector
 from atalaia.detect.registry import build_detector, register_detector
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "DetectorInfo",
     "InferenceError",
     "InvalidFrameError",
+    "LaneDetector",
     "ModelLoadError",
     "PpeClassIds",
     "PpePrompts",

@@ -6,10 +6,18 @@ model-sized pieces when it is fixed), and decoded, on its own thread; the callin
 the first share. ONNX Runtime, cv2.resize and the numpy kernels all release the GIL, so shares
 really run side by side. A batch too small to give every worker a frame goes, whole, to the
 solo session instead, which uses every core in one call (see `atalaia.detect.runtime`).
+
+A caller that keeps its own threads may instead drive each single-threaded run as a *lane*
+(`detect_on_lane`): every lane takes its next frames as soon as it is free, so no core waits
+for the slowest share of a batch, and a frame that arrives during a model call starts on the
+next free lane rather than after the whole batch. The detector process does that
+(`atalaia.pipeline.detector_lanes`). With a solo session there is one lane: batches run
+whole, so a lone frame still gets every core.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -54,26 +62,53 @@ class BatchEngine:
             if workers > 1
             else None
         )
-        self._lock = threading.Lock()
+        # One lock per tensor: a lane holds its own; a whole batch holds them all, in order.
+        self._locks = [threading.Lock() for _ in self._tensors]
         self._closed = False
+
+    @property
+    def lanes(self) -> int:
+        """Model calls that may run at once, each from its own caller thread."""
+        return 1 if self._sessions.solo is not None else len(self._tensors)
 
     def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         ready = validate_frames(frames)
         if not ready:
             return []
-        with self._lock:
-            if self._closed:
-                raise DetectorError("the detector was closed; build a new one")
+        with contextlib.ExitStack() as held:
+            for lock in self._locks:
+                held.enter_context(lock)
+            self._check_open()
             solo = self._sessions.solo
             if solo is not None and len(ready) < len(self._tensors):
                 return self._run_share(solo, 0, ready)
             return self._run_split(ready)
 
+    def detect_on_lane(self, lane: int, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
+        """`frames` through one model call of lane `lane` (0 <= lane < `lanes`), beside
+        whatever the other lanes run. With one lane this is `detect`."""
+        if self.lanes == 1:
+            return self.detect(frames)
+        if not 0 <= lane < self.lanes:
+            raise ValueError(f"lane {lane} out of range: this detector has {self.lanes}")
+        ready = validate_frames(frames)
+        if not ready:
+            return []
+        with self._locks[lane]:
+            self._check_open()
+            return self._run_share(self._sessions.main, lane, ready)
+
     def close(self) -> None:
-        with self._lock:
+        with contextlib.ExitStack() as held:
+            for lock in self._locks:
+                held.enter_context(lock)
             self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DetectorError("the detector was closed; build a new one")
 
     def _run_split(self, frames: list[NDArray[np.uint8]]) -> list[Detections]:
         model = self._sessions.main
@@ -142,6 +177,13 @@ class EngineDetector(ABC):
 
     def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         return self._engine.detect(frames)
+
+    @property
+    def lanes(self) -> int:
+        return self._engine.lanes
+
+    def detect_on_lane(self, lane: int, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
+        return self._engine.detect_on_lane(lane, frames)
 
     def close(self) -> None:
         self._engine.close()

@@ -55,3 +55,21 @@ class Detector(Protocol):
     def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]: ...
 
     def close(self) -> None: ...
+
+
+@runtime_checkable
+class LaneDetector(Detector, Protocol):
+    """A detector whose model calls may run side by side, one per caller thread ("lane").
+
+    `detect_on_lane(lane, frames)` is `detect` on lane `lane` (0 <= lane < `lanes`); calls on
+    different lanes run at once, calls on one lane one after the other. A caller that keeps a
+    thread per lane hands each its next frames as soon as it is free, instead of waiting for
+    every share of a batch to finish.
+    """
+
+    @property
+    def lanes(self) -> int: ...
+
+    def detect_on_lane(
+        self, lane: int, frames: Sequence[NDArray[np.uint8]]
+    ) -> list[Detections]: ...

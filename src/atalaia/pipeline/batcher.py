@@ -5,7 +5,9 @@ a newer frame supersedes the older one (dropped as `overload`), so a slow detect
 builds a backlog. A request whose frame is older than its camera's maximum age is dropped
 as `stale` instead of being inferred. What remains is served oldest first, `batch_max` at a
 time, after waiting at most `batch_timeout` for the batch to fill, so the cost of one model
-call is shared across cameras without making any one of them wait long.
+call is shared across cameras without making any one of them wait long. `batch_max` is per
+model call: the detector process runs one batcher for all its lanes and asks it for a batch
+whenever a lane is free (`atalaia.pipeline.detector_lanes`).
 """
 
 from __future__ import annotations
@@ -58,16 +60,21 @@ class RequestBatcher:
         return max(0.0, oldest + self.batch_timeout_s - mono_now)
 
     def take(
-        self, mono_now: float, wall_now: float
+        self, mono_now: float, wall_now: float, limit: int | None = None
     ) -> tuple[list[DetectRequest], list[DetectRequest]]:
-        """Form a batch if one is due: (batch, stale requests dropped on the way)."""
+        """Form a batch if one is due: (batch, stale requests dropped on the way).
+
+        `limit` caps this batch below `batch_max`, to share what waits among several idle
+        model calls; whether a batch is due still counts against `batch_max`.
+        """
         wait = self.wait_time(mono_now)
         if wait is None or wait > 0:
             return [], []
         stale = [r for r in self._pending.values() if r.age(wall_now) > r.max_age_s]
         for r in stale:
             del self._pending[r.ref.camera]
-        ready = sorted(self._pending.values(), key=lambda r: r.ref.ts)[: self.batch_max]
+        size = self.batch_max if limit is None else max(1, min(limit, self.batch_max))
+        ready = sorted(self._pending.values(), key=lambda r: r.ref.ts)[:size]
         for r in ready:
             del self._pending[r.ref.camera]
         return ready, stale

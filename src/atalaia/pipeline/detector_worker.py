@@ -24,9 +24,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from atalaia.detect import DetectorError, build_detector
+from atalaia.detect import Detector, LaneDetector, build_detector
 from atalaia.frames import FrameRef, FrameRing
 from atalaia.pipeline.batcher import DetectRequest, RequestBatcher
+from atalaia.pipeline.detector_lanes import LaneJob, LaneOutcome, LanePool
 from atalaia.pipeline.detector_messages import (
     Detect,
     DetectorMessage,
@@ -96,7 +97,10 @@ class DetectorServer:
         self.authkey = spec.authkey
         self.detector = build_detector(self.config)
         self.welcome = Welcome(tuple(self.detector.class_names), self.detector.info)
-        self.batcher = RequestBatcher(self.config.batch_max, self.config.batch_timeout_ms / 1000)
+        self.lanes = _lane_pool(self.detector)
+        # batch_max is what one model call takes: a lane's share of the configured batch.
+        per_call = -(-self.config.batch_max // self.lanes.lanes)
+        self.batcher = RequestBatcher(per_call, self.config.batch_timeout_ms / 1000)
         self.stats = DetectorStats()
         self.links: dict[Connection, CameraLink] = {}
         self._new: deque[Connection] = deque()
@@ -118,28 +122,48 @@ class DetectorServer:
 
     def run(self) -> None:
         threading.Thread(target=self._accept, name="accept", daemon=True).start()
-        log.info("detector ready: %s", self.welcome.info.to_dict())
+        log.info(
+            "detector ready (%d lane%s, up to %d frames a call): %s",
+            self.lanes.lanes, "" if self.lanes.lanes == 1 else "s", self.batcher.batch_max,
+            self.welcome.info.to_dict(),
+        )  # fmt: skip
         tune_gc()
         last_gc = time.monotonic()
-        while not self.ctx.stopping:
-            self.ctx.progress()
-            while self._new:
-                conn = self._new.popleft()
-                self.links[conn] = CameraLink(conn)
-            wait_s = self.batcher.wait_time(time.monotonic())
-            timeout = 0.1 if wait_s is None else min(wait_s, 0.1)
-            for ready in wait(list(self.links), timeout=timeout):
-                link = self.links.get(ready)  # type: ignore[call-overload]
-                if link is not None:
-                    self._receive(link)
-            batch, stale = self.batcher.take(time.monotonic(), time.time())
+        try:
+            while not self.ctx.stopping:
+                # Progress is the start of the oldest model call still running, so a hung
+                # model stops the heartbeat's progress even though this loop keeps turning.
+                self.ctx.progress(self.lanes.oldest_start())
+                while self._new:
+                    conn = self._new.popleft()
+                    self.links[conn] = CameraLink(conn)
+                wait_s = self.batcher.wait_time(time.monotonic()) if self.lanes.idle() else None
+                timeout = 0.1 if wait_s is None else min(wait_s, 0.1)
+                for ready in wait([*self.links, self.lanes.wake_fd], timeout=timeout):
+                    link = self.links.get(ready)  # type: ignore[call-overload]
+                    if link is not None:
+                        self._receive(link)
+                for outcome in self.lanes.finished():
+                    self._answer_outcome(outcome)
+                self._dispatch()
+                if not self.lanes.busy() and not self.batcher:
+                    last_gc = idle_collect(last_gc)
+        finally:
+            self.close()
+
+    def _dispatch(self) -> None:
+        """Give each idle lane its share of what is due, oldest frames first."""
+        idle = self.lanes.idle()
+        while idle:
+            share = -(-len(self.batcher) // len(idle))  # ceil: split what waits evenly
+            batch, stale = self.batcher.take(time.monotonic(), time.time(), limit=share)
             for request in stale:
                 self._drop(request, "stale")
-            if batch:
-                self._infer(batch)
-            else:
-                last_gc = idle_collect(last_gc)
-        self.close()
+            if not batch:
+                return
+            job = self._job(batch)
+            if job is not None:
+                self.lanes.submit(idle.pop(0), job)
 
     def _receive(self, link: CameraLink) -> None:
         try:
@@ -186,53 +210,71 @@ class DetectorServer:
         self.stats.drops[cause] += 1
         self._answer(request.ref.camera, Dropped(request.ref.seq, cause))
 
-    def _infer(self, batch: list[DetectRequest]) -> None:
+    def _job(self, batch: list[DetectRequest]) -> LaneJob | None:
+        """The batch's frames as views into their rings; frames already overwritten are
+        answered as stale here."""
+        requests: list[DetectRequest] = []
+        rings: list[FrameRing] = []
         views: list[np.ndarray] = []
-        kept: list[tuple[DetectRequest, FrameRing]] = []
         for request in batch:
             link = self._link(request.ref.camera)
-            view = (
-                link.ring.view(request.ref) if link is not None and link.ring is not None else None
-            )
-            if view is None or link is None or link.ring is None:
+            ring = link.ring if link is not None else None
+            view = ring.view(request.ref) if ring is not None else None
+            if ring is None or view is None:
                 self._drop(request, "stale")  # lapped by the camera before we got to it
                 continue
+            requests.append(request)
+            rings.append(ring)
             views.append(view)
-            kept.append((request, link.ring))
-        if not views:
-            return
-        started = time.perf_counter()
-        try:
-            results = self.detector.detect(views)
-        except DetectorError as exc:
+        if not requests:
+            return None
+        return LaneJob(tuple(requests), tuple(rings), tuple(views))
+
+    def _answer_outcome(self, outcome: LaneOutcome) -> None:
+        if outcome.error is not None:
             self.stats.errors += 1
-            log.error("detection failed for a batch of %d: %s", len(views), exc)
-            for request, _ in kept:
+            log.error(
+                "detection failed for a batch of %d: %s", len(outcome.requests), outcome.error
+            )
+            for request in outcome.requests:
                 self._drop(request, "error")
             return
-        infer_ms = (time.perf_counter() - started) * 1000
-        del views
         self.stats.batches += 1
-        self.stats.batch_sizes[len(kept)] += 1
-        self.stats.infer_ms.append(infer_ms)
-        for (request, ring), detections in zip(kept, results, strict=True):
+        self.stats.batch_sizes[len(outcome.requests)] += 1
+        self.stats.infer_ms.append(outcome.infer_ms)
+        pairs = zip(outcome.requests, outcome.rings, outcome.results, strict=True)
+        for request, ring, detections in pairs:
+            link = self._link(request.ref.camera)
+            if link is None or link.ring is not ring:
+                continue  # the camera went away (or came back) while the model ran
             if not ring.valid(request.ref):
                 self._drop(request, "stale")  # overwritten while the model read it
                 continue
             self.stats.frames += 1
             ref = request.ref
             self._answer(
-                ref.camera, Result(ref.seq, ref.ts, detections.to_wire(), infer_ms, len(kept))
+                ref.camera,
+                Result(
+                    ref.seq, ref.ts, detections.to_wire(), outcome.infer_ms, len(outcome.requests)
+                ),
             )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.listener.close()
+        self.lanes.close()
         for link in list(self.links.values()):
             self._disconnect(link)
         self.detector.close()
         with contextlib.suppress(FileNotFoundError):
             Path(self.address).unlink()
+
+
+def _lane_pool(detector: Detector) -> LanePool:
+    """A lane per model call the detector can run at once; one for a detector that cannot."""
+    if isinstance(detector, LaneDetector) and detector.lanes > 1:
+        return LanePool(detector.detect_on_lane, detector.lanes)
+    return LanePool(lambda _lane, frames: detector.detect(frames), 1)
 
 
 def run_detector(ctx: ChildContext) -> None:

@@ -62,9 +62,12 @@ class ChildContext:
         self._send_lock = threading.Lock()
         self._stats = None
 
-    def progress(self) -> None:
-        """Called by the worker's loop each time round: the heartbeat reports it."""
-        self._progress = time.monotonic()
+    def progress(self, at: float | None = None) -> None:
+        """Called by the worker's loop each time round: the heartbeat reports it.
+
+        `at`: the monotonic time the work last moved, when that is earlier than now (a loop
+        that hands its work to threads reports when the oldest unfinished piece started)."""
+        self._progress = time.monotonic() if at is None else at
 
     def stats_from(self, fn: Callable[[], Stats]) -> None:
         """Register the function whose result travels with each heartbeat."""
