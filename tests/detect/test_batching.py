@@ -229,12 +229,44 @@ def test_lanes_run_side_by_side_and_give_what_a_whole_batch_gives(
         detector.close()
 
 
-def test_a_detector_with_a_solo_session_has_one_lane(photo: NDArray[np.uint8]) -> None:
-    """A kept solo session means lone frames should get every core: batches run whole."""
-    detector = build_detector(OnnxDetectorConfig(concurrent_runs=2, latency_session=True))
+def test_a_lone_frame_on_a_lane_borrows_every_core_only_while_the_other_lanes_are_idle(
+    photo: NDArray[np.uint8], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if usable_cores() < 2:
+        pytest.skip("needs 2 cores: with one there is no solo session")
+    import threading
+
+    detector = build_detector(
+        OnnxDetectorConfig(concurrent_runs=2, intra_op_threads=1, latency_session=True)
+    )
+    calls: list[int] = []  # threads of the session each call ran on
+    real_run = OnnxModel.run
+    lane_one_inside, release_lane_one = threading.Event(), threading.Event()
+
+    def recording_run(self: OnnxModel, batch: NDArray[np.float32]) -> list[NDArray[np.float32]]:
+        calls.append(self.intra_op_threads)
+        if threading.current_thread().name == "lane-1":
+            lane_one_inside.set()
+            release_lane_one.wait(10)
+        return real_run(self, batch)
+
+    monkeypatch.setattr(OnnxModel, "run", recording_run)
+    frames = eight_frames(photo)
+    lane_detect = detector.detect_on_lane  # type: ignore[attr-defined]
     try:
-        if detector.info.latency_session:  # kept only where there are more cores than 1
-            assert detector.lanes == 1  # type: ignore[attr-defined]
-            assert len(detector.detect_on_lane(0, [photo])[0]) >= 3  # type: ignore[attr-defined]
+        assert detector.lanes == 2  # type: ignore[attr-defined]
+        (alone,) = lane_detect(0, frames[:1])
+        assert calls == [usable_cores()]  # lane 1 idle: the solo session, every core
+        calls.clear()
+        # Two frames on lane 1: the main session, holding only lane 1 while it runs.
+        busy = threading.Thread(target=lane_detect, args=(1, frames[1:3]), name="lane-1")
+        busy.start()
+        assert lane_one_inside.wait(10)
+        (beside,) = lane_detect(0, frames[:1])  # lane 1 is busy: one core, main session
+        release_lane_one.set()
+        busy.join(10)
+        assert sorted(calls) == [1, 1]
     finally:
+        release_lane_one.set()
         detector.close()
+    assert_same(beside, alone, "frame 0 through the solo and the main session")

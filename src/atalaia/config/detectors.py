@@ -68,7 +68,15 @@ class DetectorBase(StrictModel):
     detector process batches the cameras' frames for it (whatever the plugin)."""
 
     type: str = Field(description="which detector plugin; each narrows this to its own name")
-    batch_max: int = Field(8, ge=1, le=64, description="Most frames per model call.")
+    batch_max: int = Field(
+        8,
+        ge=1,
+        le=64,
+        description=(
+            "Most frames per model call, where the model runs one call at a time (a GPU, or "
+            "a CPU plan with one run); several single-threaded CPU runs take one frame each."
+        ),
+    )
     batch_timeout_ms: float = Field(
         5.0, ge=0, le=1000, description="How long the detector process waits to fill a batch."
     )

@@ -11,8 +11,8 @@ A caller that keeps its own threads may instead drive each single-threaded run a
 (`detect_on_lane`): every lane takes its next frames as soon as it is free, so no core waits
 for the slowest share of a batch, and a frame that arrives during a model call starts on the
 next free lane rather than after the whole batch. The detector process does that
-(`atalaia.pipeline.detector_lanes`). With a solo session there is one lane: batches run
-whole, so a lone frame still gets every core.
+(`atalaia.pipeline.detector_lanes`). A lone frame on a lane while the other lanes are idle
+still gets every core, through the solo session when one was kept.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import numpy as np
@@ -69,7 +69,7 @@ class BatchEngine:
     @property
     def lanes(self) -> int:
         """Model calls that may run at once, each from its own caller thread."""
-        return 1 if self._sessions.solo is not None else len(self._tensors)
+        return len(self._tensors)
 
     def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         ready = validate_frames(frames)
@@ -86,9 +86,11 @@ class BatchEngine:
 
     def detect_on_lane(self, lane: int, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         """`frames` through one model call of lane `lane` (0 <= lane < `lanes`), beside
-        whatever the other lanes run. With one lane this is `detect`."""
-        if self.lanes == 1:
-            return self.detect(frames)
+        whatever the other lanes run.
+
+        A lone frame while every other lane is idle goes to the solo session, when one was
+        kept: it gets every core, and a lane given work meanwhile waits for it to finish.
+        """
         if not 0 <= lane < self.lanes:
             raise ValueError(f"lane {lane} out of range: this detector has {self.lanes}")
         ready = validate_frames(frames)
@@ -96,7 +98,29 @@ class BatchEngine:
             return []
         with self._locks[lane]:
             self._check_open()
+            solo = self._sessions.solo
+            if solo is not None and len(ready) == 1:
+                with self._other_lanes_idle(lane) as idle:
+                    if idle:
+                        return self._run_share(solo, lane, ready)
             return self._run_share(self._sessions.main, lane, ready)
+
+    @contextlib.contextmanager
+    def _other_lanes_idle(self, lane: int) -> Iterator[bool]:
+        """Hold every other lane's lock if none is taken (never waits: two lanes asking at
+        once both get False rather than each other's lock)."""
+        taken: list[threading.Lock] = []
+        try:
+            for index, lock in enumerate(self._locks):
+                if index == lane:
+                    continue
+                if not lock.acquire(blocking=False):
+                    break
+                taken.append(lock)
+            yield len(taken) == len(self._locks) - 1
+        finally:
+            for lock in taken:
+                lock.release()
 
     def close(self) -> None:
         with contextlib.ExitStack() as held:

@@ -98,9 +98,10 @@ class DetectorServer:
         self.detector = build_detector(self.config)
         self.welcome = Welcome(tuple(self.detector.class_names), self.detector.info)
         self.lanes = _lane_pool(self.detector)
-        # batch_max is what one model call takes: a lane's share of the configured batch.
-        per_call = -(-self.config.batch_max // self.lanes.lanes)
-        self.batcher = RequestBatcher(per_call, self.config.batch_timeout_ms / 1000)
+        self.batcher = RequestBatcher(
+            frames_per_call(self.config.batch_max, self.lanes.lanes),
+            self.config.batch_timeout_ms / 1000,
+        )
         self.stats = DetectorStats()
         self.links: dict[Connection, CameraLink] = {}
         self._new: deque[Connection] = deque()
@@ -268,6 +269,19 @@ class DetectorServer:
         self.detector.close()
         with contextlib.suppress(FileNotFoundError):
             Path(self.address).unlink()
+
+
+def frames_per_call(batch_max: int, lanes: int) -> int:
+    """The most frames one model call takes: `batch_max` with one lane, one frame per call
+    with several.
+
+    Several lanes are single-threaded CPU runs. Measured on a 2-core Xeon with YOLO11n, two
+    such runs side by side gave the same images/s at batch 1, 2 and 4, at 320 and at 640
+    (docs/benchmarks.md), while every frame of a batch waits for the batch's last one: at
+    nominal load, 4 frames a call made p99 capture-to-result several times longer. One lane
+    (a GPU, or a CPU plan with one run) is where batching pays, and there `batch_max` holds.
+    """
+    return batch_max if lanes == 1 else 1
 
 
 def _lane_pool(detector: Detector) -> LanePool:
