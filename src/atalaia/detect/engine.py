@@ -11,8 +11,7 @@ A caller that keeps its own threads may instead drive each single-threaded run a
 (`detect_on_lane`): every lane takes its next frames as soon as it is free, so no core waits
 for the slowest share of a batch, and a frame that arrives during a model call starts on the
 next free lane rather than after the whole batch. The detector process does that
-(`atalaia.pipeline.detector_lanes`). A lone frame on a lane while the other lanes are idle
-still gets every core, through the solo session when one was kept.
+(`atalaia.pipeline.detector_lanes`); it lets the solo session go (`open_lanes`).
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -71,13 +71,25 @@ class BatchEngine:
         """Model calls that may run at once, each from its own caller thread."""
         return len(self._tensors)
 
+    def open_lanes(self) -> int:
+        """From now on frames come one lane at a time (`detect_on_lane`): the solo session is
+        let go, and the number of lanes returned.
+
+        A lone frame on every core would stop the other lanes for its whole call, and under
+        load its threads wait for each other: measured in the pipeline (2-core Xeon, 8
+        cameras at 320), lone frames borrowing the solo session whenever the other lane was
+        idle brought 40 detections/s down to 24-30.
+        """
+        with self._all_locks():
+            if self._sessions.solo is not None:
+                self._sessions = replace(self._sessions, solo=None)
+        return self.lanes
+
     def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         ready = validate_frames(frames)
         if not ready:
             return []
-        with contextlib.ExitStack() as held:
-            for lock in self._locks:
-                held.enter_context(lock)
+        with self._all_locks():
             self._check_open()
             solo = self._sessions.solo
             if solo is not None and len(ready) < len(self._tensors):
@@ -85,12 +97,8 @@ class BatchEngine:
             return self._run_split(ready)
 
     def detect_on_lane(self, lane: int, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
-        """`frames` through one model call of lane `lane` (0 <= lane < `lanes`), beside
-        whatever the other lanes run.
-
-        A lone frame while every other lane is idle goes to the solo session, when one was
-        kept: it gets every core, and a lane given work meanwhile waits for it to finish.
-        """
+        """`frames` through one single-threaded model call of lane `lane` (0 <= lane <
+        `lanes`), beside whatever the other lanes run."""
         if not 0 <= lane < self.lanes:
             raise ValueError(f"lane {lane} out of range: this detector has {self.lanes}")
         ready = validate_frames(frames)
@@ -98,34 +106,17 @@ class BatchEngine:
             return []
         with self._locks[lane]:
             self._check_open()
-            solo = self._sessions.solo
-            if solo is not None and len(ready) == 1:
-                with self._other_lanes_idle(lane) as idle:
-                    if idle:
-                        return self._run_share(solo, lane, ready)
             return self._run_share(self._sessions.main, lane, ready)
 
     @contextlib.contextmanager
-    def _other_lanes_idle(self, lane: int) -> Iterator[bool]:
-        """Hold every other lane's lock if none is taken (never waits: two lanes asking at
-        once both get False rather than each other's lock)."""
-        taken: list[threading.Lock] = []
-        try:
-            for index, lock in enumerate(self._locks):
-                if index == lane:
-                    continue
-                if not lock.acquire(blocking=False):
-                    break
-                taken.append(lock)
-            yield len(taken) == len(self._locks) - 1
-        finally:
-            for lock in taken:
-                lock.release()
-
-    def close(self) -> None:
+    def _all_locks(self) -> Iterator[None]:
         with contextlib.ExitStack() as held:
             for lock in self._locks:
                 held.enter_context(lock)
+            yield
+
+    def close(self) -> None:
+        with self._all_locks():
             self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)
@@ -202,9 +193,10 @@ class EngineDetector(ABC):
     def detect(self, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         return self._engine.detect(frames)
 
-    @property
-    def lanes(self) -> int:
-        return self._engine.lanes
+    def open_lanes(self) -> int:
+        lanes = self._engine.open_lanes()
+        self._info = replace(self._info, latency_session=False)
+        return lanes
 
     def detect_on_lane(self, lane: int, frames: Sequence[NDArray[np.uint8]]) -> list[Detections]:
         return self._engine.detect_on_lane(lane, frames)

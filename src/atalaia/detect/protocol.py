@@ -61,14 +61,13 @@ class Detector(Protocol):
 class LaneDetector(Detector, Protocol):
     """A detector whose model calls may run side by side, one per caller thread ("lane").
 
-    `detect_on_lane(lane, frames)` is `detect` on lane `lane` (0 <= lane < `lanes`); calls on
-    different lanes run at once, calls on one lane one after the other. A caller that keeps a
-    thread per lane hands each its next frames as soon as it is free, instead of waiting for
-    every share of a batch to finish.
+    After `open_lanes()` (which says how many lanes there are), `detect_on_lane(lane, frames)`
+    is `detect` on lane `lane` (0 <= lane < lanes); calls on different lanes run at once, calls
+    on one lane one after the other. A caller that keeps a thread per lane hands each its next
+    frames as soon as it is free, instead of waiting for every share of a batch to finish.
     """
 
-    @property
-    def lanes(self) -> int: ...
+    def open_lanes(self) -> int: ...
 
     def detect_on_lane(
         self, lane: int, frames: Sequence[NDArray[np.uint8]]

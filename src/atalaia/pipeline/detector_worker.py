@@ -286,8 +286,8 @@ def frames_per_call(batch_max: int, lanes: int) -> int:
 
 def _lane_pool(detector: Detector) -> LanePool:
     """A lane per model call the detector can run at once; one for a detector that cannot."""
-    if isinstance(detector, LaneDetector) and detector.lanes > 1:
-        return LanePool(detector.detect_on_lane, detector.lanes)
+    if isinstance(detector, LaneDetector) and (lanes := detector.open_lanes()) > 1:
+        return LanePool(detector.detect_on_lane, lanes)
     return LanePool(lambda _lane, frames: detector.detect(frames), 1)
 
 
