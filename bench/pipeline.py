@@ -271,6 +271,7 @@ def summarize(
     }
     if detector_stats:
         result["mean_batch"] = detector_stats.get("mean_batch")
+        result["model_call_ms"] = detector_stats.get("infer_ms")  # recent calls, percentiles
     if mode == "overload":
         result["rss_mb_series"] = sampler.rss_series
         settled = [mb for t, mb in sampler.rss_series if t >= 30] or [
@@ -491,6 +492,13 @@ def main(argv: list[str] | None = None) -> int:
     def emit(result: dict[str, Any]) -> None:
         results.append(result)
         print(json.dumps(result) if args.json else row(result), flush=True)
+        calls = result.get("model_call_ms")
+        if calls and not args.json:
+            shown = " / ".join(f"{calls[k]:g}" for k in ("p50", "p95", "p99") if k in calls)
+            notes.append(
+                f"{result['mode']}: model calls (detector process, recent) p50/p95/p99 ms "
+                f"{shown}, mean frames per call {result.get('mean_batch')}"
+            )
 
     if not args.json:
         print(
