@@ -3,16 +3,17 @@
 Latency stays bounded under overload by two rules. A camera has at most one request waiting:
 a newer frame supersedes the older one (dropped as `overload`), so a slow detector never
 builds a backlog. A request whose frame is older than its camera's maximum age is dropped
-as `stale` instead of being inferred. What remains is served oldest first, `batch_max` at a
-time, after waiting at most `batch_timeout` for the batch to fill, so the cost of one model
-call is shared across cameras without making any one of them wait long. `batch_max` is per
-model call: the detector process runs one batcher for all its lanes and asks it for a batch
-whenever a lane is free (`atalaia.pipeline.detector_lanes`).
+as `stale` instead of being inferred. What remains is served in the order the cameras began
+waiting (a superseding frame keeps its camera's place), `batch_max` at a time, after waiting
+at most `batch_timeout` for the batch to fill, so the cost of one model call is shared across
+cameras without making any one of them wait long. `batch_max` is per model call: the detector
+process runs one batcher for all its lanes and asks it for a batch whenever a lane is free
+(`atalaia.pipeline.detector_lanes`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from atalaia.frames import FrameRef
 
@@ -39,10 +40,17 @@ class RequestBatcher:
         return len(self._pending)
 
     def offer(self, request: DetectRequest) -> DetectRequest | None:
-        """Queue `request`; return the request it superseded (to be reported as dropped)."""
+        """Queue `request`; return the request it superseded (to be reported as dropped).
+
+        A newer frame keeps its camera's place in the line: it inherits the superseded
+        request's `received`, so a camera waits from its first unanswered request, not from
+        its newest frame.
+        """
         previous = self._pending.get(request.ref.camera)
         if previous is not None and previous.ref.seq > request.ref.seq:
             return request  # arrived out of order: the newer one stays
+        if previous is not None:
+            request = replace(request, received=min(request.received, previous.received))
         self._pending[request.ref.camera] = request
         return previous
 
@@ -74,7 +82,7 @@ class RequestBatcher:
         for r in stale:
             del self._pending[r.ref.camera]
         size = self.batch_max if limit is None else max(1, min(limit, self.batch_max))
-        ready = sorted(self._pending.values(), key=lambda r: r.ref.ts)[:size]
+        ready = sorted(self._pending.values(), key=lambda r: (r.received, r.ref.ts))[:size]
         for r in ready:
             del self._pending[r.ref.camera]
         return ready, stale
