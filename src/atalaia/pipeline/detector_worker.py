@@ -96,8 +96,8 @@ class DetectorServer:
         self.address = spec.address
         self.authkey = spec.authkey
         self.detector = build_detector(self.config)
+        self.lanes = _lane_pool(self.detector)  # first: opening lanes changes the info
         self.welcome = Welcome(tuple(self.detector.class_names), self.detector.info)
-        self.lanes = _lane_pool(self.detector)
         self.batcher = RequestBatcher(
             frames_per_call(self.config.batch_max, self.lanes.lanes),
             self.config.batch_timeout_ms / 1000,
