@@ -17,7 +17,9 @@ solo session costs one more copy of the weights and working memory (peak RSS 310
 time a lone frame at start, after the warm-up, and the solo session is kept only when it is
 clearly faster (`SOLO_MARGIN`); `true` keeps it, `false` never opens it. The timings are in the
 detector's `info` (`lone_frame_ms`) and its start-up log. On a GPU there is one session and one
-call at a time.
+call at a time. The detector process runs the main session's calls as lanes and lets the solo
+session go (`BatchEngine.open_lanes`): under its load a lone frame on every core stopped the
+other lane; the solo session serves `detect` callers such as `atalaia detect`.
 """
 
 from __future__ import annotations
