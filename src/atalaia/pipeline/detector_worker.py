@@ -153,7 +153,7 @@ class DetectorServer:
             self.close()
 
     def _dispatch(self) -> None:
-        """Give each idle lane its share of what is due, oldest frames first."""
+        """Give each idle lane its share of what is due, in the order cameras began waiting."""
         idle = self.lanes.idle()
         while idle:
             share = -(-len(self.batcher) // len(idle))  # ceil: split what waits evenly
