@@ -45,17 +45,6 @@ def test_empty_has_no_wait() -> None:
     assert b.wait_time(0.0) is None and b.take(0.0, 0.0) == ([], [])
 
 
-def test_a_limit_shares_a_due_batch_among_idle_calls() -> None:
-    b = RequestBatcher(batch_max=4, batch_timeout_s=0.01)
-    for i, camera in enumerate("abc"):
-        b.offer(req(camera, 1, 100.0 + i / 100, received=5.0))
-    assert b.take(5.001, 100.1, limit=2) == ([], [])  # not due yet: 3 of 4, timeout not over
-    batch, _ = b.take(5.02, 100.1, limit=2)
-    assert [r.ref.camera for r in batch] == ["a", "b"]
-    batch, _ = b.take(5.02, 100.1, limit=2)
-    assert [r.ref.camera for r in batch] == ["c"]
-
-
 def test_a_superseding_frame_keeps_its_cameras_place_in_line() -> None:
     """Served by the newest frame's age, a camera whose frames always land just after a model
     call starts would wait behind the others for ever (seen at saturation with one frame per

@@ -22,7 +22,7 @@ from atalaia.frames import FrameRef
 class DetectRequest:
     ref: FrameRef
     max_age_s: float
-    received: float  # monotonic time the detector got it
+    received: float  # monotonic time its camera began waiting (kept when superseded)
 
     def age(self, wall_now: float) -> float:
         return wall_now - self.ref.ts
@@ -68,21 +68,17 @@ class RequestBatcher:
         return max(0.0, oldest + self.batch_timeout_s - mono_now)
 
     def take(
-        self, mono_now: float, wall_now: float, limit: int | None = None
+        self, mono_now: float, wall_now: float
     ) -> tuple[list[DetectRequest], list[DetectRequest]]:
-        """Form a batch if one is due: (batch, stale requests dropped on the way).
-
-        `limit` caps this batch below `batch_max`, to share what waits among several idle
-        model calls; whether a batch is due still counts against `batch_max`.
-        """
+        """Form a batch if one is due: (batch, stale requests dropped on the way)."""
         wait = self.wait_time(mono_now)
         if wait is None or wait > 0:
             return [], []
         stale = [r for r in self._pending.values() if r.age(wall_now) > r.max_age_s]
         for r in stale:
             del self._pending[r.ref.camera]
-        size = self.batch_max if limit is None else max(1, min(limit, self.batch_max))
-        ready = sorted(self._pending.values(), key=lambda r: (r.received, r.ref.ts))[:size]
+        ready = sorted(self._pending.values(), key=lambda r: (r.received, r.ref.ts))
+        ready = ready[: self.batch_max]
         for r in ready:
             del self._pending[r.ref.camera]
         return ready, stale

@@ -153,11 +153,11 @@ class DetectorServer:
             self.close()
 
     def _dispatch(self) -> None:
-        """Give each idle lane its share of what is due, in the order cameras began waiting."""
+        """Give each idle lane a batch of what is due (one frame each with several lanes,
+        `frames_per_call`), in the order cameras began waiting."""
         idle = self.lanes.idle()
         while idle:
-            share = -(-len(self.batcher) // len(idle))  # ceil: split what waits evenly
-            batch, stale = self.batcher.take(time.monotonic(), time.time(), limit=share)
+            batch, stale = self.batcher.take(time.monotonic(), time.time())
             for request in stale:
                 self._drop(request, "stale")
             if not batch:
