@@ -87,20 +87,25 @@ def plain_session(threads: int) -> ort.InferenceSession:
     )
 
 
-def letterbox(frame: Frame, size: int) -> tuple[NDArray[np.float32], float, int, int]:
+def letterbox(
+    frame: Frame, size: int, shape: tuple[int, int] | None = None
+) -> tuple[NDArray[np.float32], float, int, int]:
     """`frame` scaled into a size x size grey square: (3 x size x size RGB float tensor in
-    [0, 1], scale, top, left), the hand-written way (cv2.resize + copyMakeBorder)."""
+    [0, 1], scale, top, left), the hand-written way (cv2.resize + copyMakeBorder). With
+    `shape` (height, width), at the same scale into that smaller grey rectangle instead (the
+    detector's fitted input)."""
     height, width = frame.shape[:2]
     ratio = min(size / height, size / width)
     new_w, new_h = round(width * ratio), round(height * ratio)
-    top, left = (size - new_h) // 2, (size - new_w) // 2
+    out_h, out_w = shape or (size, size)
+    top, left = (out_h - new_h) // 2, (out_w - new_w) // 2
     image = cv2.resize(frame, (new_w, new_h), interpolation=cv2.INTER_LINEAR)
     image = cv2.copyMakeBorder(
         image,
         top,
-        size - new_h - top,
+        out_h - new_h - top,
         left,
-        size - new_w - left,
+        out_w - new_w - left,
         cv2.BORDER_CONSTANT,
         value=(114, 114, 114),
     )

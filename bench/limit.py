@@ -3,9 +3,11 @@
     limit detections/s = model rate x (1 - decode share)
 
 - model rate: images/s of the built-in YOLO11n alone at the input size, on tensors letterboxed
-  beforehand from the clip's own frames (no pre- or post-processing timed), plain ONNX Runtime
-  sessions (`bench.detector.plain_session`), the better of two plans: one single-threaded
-  session per core side by side (threads), batch 4 each; one session using every core, batch 8.
+  beforehand from the clip's own frames into the input the pipeline's detector gives them
+  (fitted: 320x256 for a 4:3 clip at 320; or square), no pre- or post-processing timed,
+  plain ONNX Runtime sessions (`bench.detector.plain_session`), the better of two plans: one
+  single-threaded session per core side by side (threads), batch 4 each; one session using
+  every core, batch 8.
 - decode cost: CPU seconds per frame to decode the clip with the reader the pipeline uses
   (`atalaia.capture.open_source`: grab and the BGR `retrieve`, as the cameras do for every frame
   they detect), in a process pinned to one core.
@@ -38,6 +40,8 @@ from bench.host import cpu_model
 from atalaia.capture.errors import EndOfStream
 from atalaia.capture.factory import open_source
 from atalaia.config.cameras import SourceConfig
+from atalaia.detect.formats import YOLO_STRIDE
+from atalaia.detect.letterbox import fitted_shape
 from atalaia.detect.runtime import usable_cores
 
 SPLIT_BATCH = 4  # per single-threaded session
@@ -94,15 +98,18 @@ def decode_cost(video: Path, max_frames: int = 600, max_seconds: float = 20.0) -
 # ---- the model alone ------------------------------------------------------------------------
 
 
-def clip_tensors(video: Path, size: int, count: int = 32) -> list[np.ndarray]:
-    """The clip's first `count` frames (the pipeline's reader), letterboxed to size x size."""
+def clip_tensors(video: Path, size: int, fit: bool, count: int = 32) -> list[np.ndarray]:
+    """The clip's first `count` frames (the pipeline's reader), letterboxed to size x size, or
+    with `fit` into the smaller input the detector gives them (`input_shape: fit`)."""
     with tempfile.TemporaryDirectory() as tmp:
         source = open_source(SourceConfig(url=str(video), loop=True, realtime=False), Path(tmp))
         try:
             tensors = []
             for _ in range(count):
                 source.grab()
-                tensors.append(letterbox(source.retrieve(), size)[0])
+                frame = source.retrieve()
+                shape = fitted_shape(frame.shape[:2], (size, size), YOLO_STRIDE) if fit else None
+                tensors.append(letterbox(frame, size, shape)[0])
         finally:
             source.close()
     return tensors
@@ -161,10 +168,11 @@ def plan_rate(
     return PlanRate(plan, sessions, threads, batch, sum(counts) * batch / elapsed)
 
 
-def model_alone(video: Path, size: int, seconds: float = 5.0) -> dict[str, Any]:
-    """The model alone on the clip's frames at `size`: both plans, the better one kept."""
+def model_alone(video: Path, size: int, fit: bool, seconds: float = 5.0) -> dict[str, Any]:
+    """The model alone on the clip's frames at `size` (fitted or square, as the pipeline's
+    detector ran them): both plans, the better one kept."""
     cores = usable_cores()
-    tensors = clip_tensors(video, size)
+    tensors = clip_tensors(video, size, fit)
     plans = [
         plan_rate(tensors, cores, 1, SPLIT_BATCH, seconds),
         plan_rate(tensors, 1, cores, ONE_SESSION_BATCH, seconds),
@@ -173,6 +181,7 @@ def model_alone(video: Path, size: int, seconds: float = 5.0) -> dict[str, Any]:
     return {
         "plans": {p.plan: round(p.images_per_s, 1) for p in plans},
         "best_plan": best.plan,
+        "input_hw": list(tensors[0].shape[1:]),
         "images_per_s": round(best.images_per_s, 1),
     }
 
@@ -206,11 +215,17 @@ def isolated(fn: Callable[..., dict[str, Any]], *args: Any, timeout: float = 300
 
 
 def measure_limit(
-    video: Path, size: int, captured_per_s: float, detections_per_s: float, seconds: float = 5.0
+    video: Path,
+    size: int,
+    captured_per_s: float,
+    detections_per_s: float,
+    seconds: float = 5.0,
+    fit: bool = True,
 ) -> dict[str, Any]:
     """The limit for a pipeline run that captured `captured_per_s` frames/s (all cameras) and
-    detected `detections_per_s`; both measured on `video` at `size` right after it."""
-    model = isolated(model_alone, video, size, seconds)
+    detected `detections_per_s`; both measured on `video` at `size` right after it, the model
+    on the input the pipeline's detector used (`fit`: fitted to the clip's frames)."""
+    model = isolated(model_alone, video, size, fit, seconds)
     decode = isolated(decode_cost, video)
     cores = usable_cores()
     share = decode["decode_cpu_s_per_frame"] * captured_per_s / cores
@@ -232,7 +247,8 @@ def describe(result: dict[str, Any], detections_per_s: float) -> list[str]:
     model, decode = result["model_alone"], result["decode"]
     plans = "; ".join(f"{plan}: {rate}" for plan, rate in model["plans"].items())
     lines = [
-        f"model alone: {model['images_per_s']} images/s, the better of {plans}",
+        f"model alone at {model['input_hw'][1]}x{model['input_hw'][0]} (the pipeline's "
+        f"input): {model['images_per_s']} images/s, the better of {plans}",
         f"decode: {decode['decode_fps_one_core']} frames/s on one core "
         f"({decode['grab_ms_per_frame']} ms grab + {decode['retrieve_ms_per_frame']} ms "
         f"retrieve per frame, {decode['frames']} frames)",

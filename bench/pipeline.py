@@ -7,9 +7,10 @@ Modes:
               running the same detector on the same frames in one process (the ratio), and
               against the physical limit measured right after on the same clip (bench.limit):
                 limit detections/s = model rate x (1 - decode share)
-              model rate: YOLO11n alone, batched, at --input-size, the better of one
-              single-threaded session per core (batch 4 each) and one session on every core
-              (batch 8); decode share = decode CPU-s per frame (the pipeline's reader, one
+              model rate: YOLO11n alone, batched, at --input-size on the input the
+              detector used (--input-shape: fitted to the clip's frames, or square), the
+              better of one single-threaded session per core (batch 4 each) and one session
+              on every core (batch 8); decode share = decode CPU-s per frame (the pipeline's reader, one
               core) x frames/s the cameras captured in the run / usable cores.
   overload    three times what the machine can detect, for --seconds (default 300): RSS over
               time, latency p99, drops.
@@ -77,7 +78,10 @@ def video_frames(path: Path, limit: int = 300) -> list[Any]:
 
 def detector_config(args: argparse.Namespace) -> OnnxDetectorConfig:
     return OnnxDetectorConfig(
-        input_size=args.input_size, batch_max=args.batch_max, batch_timeout_ms=args.batch_timeout_ms
+        input_size=args.input_size,
+        input_shape=args.input_shape,
+        batch_max=args.batch_max,
+        batch_timeout_ms=args.batch_timeout_ms,
     )
 
 
@@ -461,6 +465,12 @@ def main(argv: list[str] | None = None) -> int:
         help="any video; default a generated 640x480 30 fps clip",
     )
     parser.add_argument("--input-size", type=int, default=640)
+    parser.add_argument(
+        "--input-shape",
+        choices=["fit", "square"],
+        default="fit",
+        help="the detector's input_shape (default fit, as configured by default)",
+    )
     parser.add_argument("--batch-max", type=int, default=8)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
     parser.add_argument("--max-age-ms", type=float, default=500.0)
@@ -520,7 +530,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.limit:
                 captured = sum(result["fps_captured"].values())
                 limit = measure_limit(
-                    video, args.input_size, captured, result["detections_per_s"], args.limit_seconds
+                    video,
+                    args.input_size,
+                    captured,
+                    result["detections_per_s"],
+                    args.limit_seconds,
+                    fit=args.input_shape == "fit",
                 )
                 result["limit"] = limit
                 notes += describe(limit, result["detections_per_s"])

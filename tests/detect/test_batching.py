@@ -113,7 +113,11 @@ def test_fixed_batch_model_is_called_once_per_frame(
 def test_dynamic_batch_model_gets_the_whole_batch(
     photo: NDArray[np.uint8], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    detector = build_detector(OnnxDetectorConfig(concurrent_runs=1, batch_max=8))
+    # Square input: every frame in one call whatever its aspect (fitted inputs group them by
+    # shape: tests/detect/test_fitted_input.py).
+    detector = build_detector(
+        OnnxDetectorConfig(concurrent_runs=1, batch_max=8, input_shape="square")
+    )
     sizes: list[int] = []
     real_run = OnnxModel.run
 
@@ -135,7 +139,9 @@ def test_lone_frame_goes_to_the_solo_session_and_batches_are_split(
     if usable_cores() < 2:
         pytest.skip("needs 2 cores: with one there is nothing to split")
     detector = build_detector(
-        OnnxDetectorConfig(concurrent_runs=2, intra_op_threads=1, latency_session=True)
+        OnnxDetectorConfig(
+            concurrent_runs=2, intra_op_threads=1, latency_session=True, input_shape="square"
+        )
     )
     assert detector.info.latency_session and detector.info.lone_frame_ms is None
     calls: list[tuple[int, int]] = []  # (threads of the session, frames in the call)

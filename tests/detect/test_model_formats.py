@@ -24,6 +24,9 @@ NAMES_METADATA = {"names": "{0: 'helmet', 1: 'person', 2: 'vest'}"}
 
 
 def run(model: Path, **options: object) -> tuple[list[str], np.ndarray, np.ndarray, str]:
+    """The tiny heads answer the same boxes whatever the input's size, placed for 320x320:
+    the input stays square (a real YOLO head's boxes follow a fitted input)."""
+    options.setdefault("input_shape", "square")
     detector = build_detector(OnnxDetectorConfig(model=model, input_size=320, **options))
     try:
         (found,) = detector.detect([FRAME])

@@ -29,7 +29,13 @@ from numpy.typing import NDArray
 from atalaia.detect.detections import Detections
 from atalaia.detect.errors import DetectorError
 from atalaia.detect.frames import validate_frames
-from atalaia.detect.letterbox import InputTensor, Letterbox, PixelTransform, letterbox_into
+from atalaia.detect.letterbox import (
+    InputTensor,
+    Letterbox,
+    PixelTransform,
+    fitted_shape,
+    letterbox_into,
+)
 from atalaia.detect.protocol import DetectorInfo
 from atalaia.detect.runtime import ModelSessions
 from atalaia.detect.session import OnnxModel
@@ -48,8 +54,13 @@ class BatchEngine:
         pixels: PixelTransform,
         decode_frame: FrameDecoder,
         batch_max: int,
+        fit_stride: int | None = None,
     ) -> None:
+        """`fit_stride`: give each call the smallest input, in multiples of it, that holds its
+        frames (`fitted_shape`); None: always `input_hw`."""
         self._sessions = sessions
+        self._input_hw = input_hw
+        self._fit_stride = fit_stride
         self._pixels = pixels
         self._decode_frame = decode_frame
         self._call_batch = sessions.main.input.batch  # None: dynamic batch axis
@@ -145,17 +156,34 @@ class BatchEngine:
         self, model: OnnxModel, worker: int, frames: list[NDArray[np.uint8]]
     ) -> list[Detections]:
         tensor = self._tensors[worker]
-        out: list[Detections] = []
-        for start in range(0, len(frames), self._batch_max):
-            chunk = frames[start : start + self._batch_max]
-            batch = tensor.batch(self._call_batch or len(chunk))
-            placed = [
-                letterbox_into(frame, batch[i], self._pixels) for i, frame in enumerate(chunk)
-            ]
-            batch[len(chunk) :] = 0.0  # unused slots of a fixed-size batch: defined input
-            outputs = model.run(batch)
-            out.extend(self._decode_frame(outputs, i, box) for i, box in enumerate(placed))
-        return out
+        out: list[Detections | None] = [None] * len(frames)
+        for hw, indices in self._by_shape(frames):
+            for start in range(0, len(indices), self._batch_max):
+                part = indices[start : start + self._batch_max]
+                batch = tensor.batch(self._call_batch or len(part), hw)
+                placed = [
+                    letterbox_into(frames[i], batch[slot], self._pixels)
+                    for slot, i in enumerate(part)
+                ]
+                batch[len(part) :] = 0.0  # unused slots of a fixed-size batch: defined input
+                outputs = model.run(batch)
+                for slot, i in enumerate(part):
+                    out[i] = self._decode_frame(outputs, slot, placed[slot])
+        return [detections for detections in out if detections is not None]
+
+    def _by_shape(
+        self, frames: list[NDArray[np.uint8]]
+    ) -> list[tuple[tuple[int, int] | None, list[int]]]:
+        """The frames' indices grouped by the input each needs (one group, the configured
+        input, unless fitted). A frame is always run at its own fitted shape, never padded
+        to a larger companion's: its detections do not depend on what it was batched with."""
+        if self._fit_stride is None:
+            return [(None, list(range(len(frames))))]
+        groups: dict[tuple[int, int], list[int]] = {}
+        for index, frame in enumerate(frames):
+            hw = fitted_shape(frame.shape[:2], self._input_hw, self._fit_stride)
+            groups.setdefault(hw, []).append(index)
+        return list(groups.items())
 
 
 class EngineDetector(ABC):
@@ -174,13 +202,21 @@ class EngineDetector(ABC):
         batch_max: int,
         class_names: tuple[str, ...],
         describe: tuple[str, str],
+        fit_stride: int | None = None,
     ) -> None:
-        """`describe`: the (plugin type, model format) shown in the detector's `info`."""
+        """`describe`: the (plugin type, model format) shown in the detector's `info`;
+        `fit_stride`: see `BatchEngine` (only for a decoder that does not depend on the
+        input's size)."""
         self._sessions = sessions
         self._input_hw = input_hw
         self._class_names = class_names
-        self._engine = BatchEngine(sessions, input_hw, pixels, self._decode_frame, batch_max)
-        self._info = sessions.describe(*describe, input_hw, class_names)
+        self._engine = BatchEngine(
+            sessions, input_hw, pixels, self._decode_frame, batch_max, fit_stride
+        )
+        self._info = replace(
+            sessions.describe(*describe, input_hw, class_names),
+            input_shape="square" if fit_stride is None else "fit",
+        )
 
     @property
     def class_names(self) -> tuple[str, ...]:

@@ -26,6 +26,8 @@ ModelFormat = Literal["yolov8", "yolov5", "rtdetr"]
 DeclaredFormat = Literal["auto", "yolov8", "yolov5", "rtdetr"]
 
 _STRIDES = (8, 16, 32)
+YOLO_STRIDE = max(_STRIDES)
+"""A YOLO head's input height and width must be multiples of its largest stride."""
 _SUPPORTED = (
     "supported: yolov8/yolo11 1x(4+C)xN, yolov5 1xNx(5+C), "
     "rtdetr 1xQx(4+C) or two outputs 1xQx4 + 1xQxC"

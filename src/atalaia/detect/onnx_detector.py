@@ -14,6 +14,7 @@ from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from pydantic import Field
 
 from atalaia.config.detectors import OnnxModelSettings
 from atalaia.detect.builtin import default_object_model
@@ -27,11 +28,13 @@ from atalaia.detect.decode import (
 from atalaia.detect.detections import Detections
 from atalaia.detect.engine import EngineDetector
 from atalaia.detect.filters import DetectionFilter
-from atalaia.detect.formats import OutputLayout, infer_layout
+from atalaia.detect.formats import YOLO_STRIDE, OutputLayout, infer_layout
 from atalaia.detect.labels import load_labels, names_from_metadata
 from atalaia.detect.letterbox import ULTRALYTICS_PIXELS, Letterbox
+from atalaia.detect.providers import ORT_PROVIDER
 from atalaia.detect.registry import register_detector
 from atalaia.detect.runtime import input_size, open_sessions
+from atalaia.detect.session import OnnxModel
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,14 @@ class OnnxDetectorConfig(OnnxModelSettings):
     type: Literal["onnx"] = "onnx"
     labels: Path | None = None
     model_format: Literal["auto", "yolov8", "yolov5", "rtdetr"] = "auto"
+    input_shape: Literal["fit", "square"] = Field(
+        "fit",
+        description="fit: each model call gets the smallest input, in multiples of 32 within "
+        "input_size x input_size, that holds its frames at the same scale (a 4:3 camera at "
+        "320 runs at 320x256, 16:9 at 320x192: less padding to compute, same detections); "
+        "used for YOLO exports with a dynamic height and width, except on TensorRT (a new "
+        "shape there is a new engine). square: always input_size x input_size.",
+    )
 
 
 @register_detector(OnnxDetectorConfig)
@@ -89,6 +100,19 @@ class OnnxDetector(EngineDetector):
             config.batch_max,
             names,
             ("onnx", self._layout.format),
+            YOLO_STRIDE if self._fits_input(model) else None,
+        )
+
+    def _fits_input(self, model: OnnxModel) -> bool:
+        """Whether calls may use a fitted input (`input_shape: fit`): the model takes any
+        height and width, its head is decoded the same whatever the input's size (a YOLO grid,
+        not RT-DETR's boxes relative to the input), and the provider is not TensorRT."""
+        return (
+            self._config.input_shape == "fit"
+            and self._layout.format in ("yolov8", "yolov5")
+            and model.input.height is None
+            and model.input.width is None
+            and model.active_providers[0] != ORT_PROVIDER["tensorrt"]
         )
 
     def _decode_frame(

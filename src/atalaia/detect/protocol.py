@@ -31,6 +31,9 @@ class DetectorInfo:
     # `latency_session: auto`: a lone frame timed at start through the solo session and
     # through one main-session call (ms), which decided `latency_session`; None otherwise.
     lone_frame_ms: tuple[float, float] | None = None
+    # "fit": each call's input is the smallest multiple of the model's stride, within
+    # input_width x input_height, that holds its frames; "square": always the full input.
+    input_shape: str = "square"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
