@@ -27,7 +27,7 @@ from typing import Any
 
 from bench.limit import machine
 from bench.peer_ultralytics import ensure_venv, run_peer
-from bench.pipeline import run_atalaia
+from bench.pipeline import add_input_shape_argument, run_atalaia
 
 HEADER = (
     "| design | cameras | detections/s | CPU % | detections per CPU-s | "
@@ -68,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--input-size", type=int, default=640)
+    add_input_shape_argument(parser)
     parser.add_argument("--batch-max", type=int, default=8)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
     parser.add_argument("--max-age-ms", type=float, default=500.0)

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.limit import machine
-from bench.pipeline import make_video, run_atalaia
+from bench.pipeline import add_input_shape_argument, make_video, run_atalaia
 
 from atalaia.pipeline.runner import Pipeline
 
@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--video", type=Path, default=None)
     parser.add_argument("--input-size", type=int, default=320)
+    add_input_shape_argument(parser)
     parser.add_argument("--batch-max", type=int, default=8)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
     parser.add_argument("--max-age-ms", type=float, default=500.0)

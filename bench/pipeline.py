@@ -10,8 +10,9 @@ Modes:
               model rate: YOLO11n alone, batched, at --input-size on the input the
               detector used (--input-shape: fitted to the clip's frames, or square), the
               better of one single-threaded session per core (batch 4 each) and one session
-              on every core (batch 8); decode share = decode CPU-s per frame (the pipeline's reader, one
-              core) x frames/s the cameras captured in the run / usable cores.
+              on every core (batch 8); decode share = decode CPU-s per frame (the
+              pipeline's reader, one core) x frames/s the cameras captured in the run /
+              usable cores.
   overload    three times what the machine can detect, for --seconds (default 300): RSS over
               time, latency p99, drops.
   baseline    nominal and saturation through frames pickled into a multiprocessing.Queue for a
@@ -74,6 +75,15 @@ def video_frames(path: Path, limit: int = 300) -> list[Any]:
         frames.append(frame)
     cap.release()
     return frames
+
+
+def add_input_shape_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--input-shape",
+        choices=["fit", "square"],
+        default="fit",
+        help="the detector's input_shape (default fit, as the service is configured by default)",
+    )
 
 
 def detector_config(args: argparse.Namespace) -> OnnxDetectorConfig:
@@ -465,12 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         help="any video; default a generated 640x480 30 fps clip",
     )
     parser.add_argument("--input-size", type=int, default=640)
-    parser.add_argument(
-        "--input-shape",
-        choices=["fit", "square"],
-        default="fit",
-        help="the detector's input_shape (default fit, as configured by default)",
-    )
+    add_input_shape_argument(parser)
     parser.add_argument("--batch-max", type=int, default=8)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
     parser.add_argument("--max-age-ms", type=float, default=500.0)
