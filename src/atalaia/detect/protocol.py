@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +33,7 @@ class DetectorInfo:
     lone_frame_ms: tuple[float, float] | None = None
     # "fit": each call's input is the smallest multiple of the model's stride, within
     # input_width x input_height, that holds its frames; "square": always the full input.
-    input_shape: str = "square"
+    input_shape: Literal["fit", "square"] = "square"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
