@@ -21,6 +21,8 @@ Modes:
     .venv/bin/python -m bench.pipeline --mode nominal --cameras 8 --seconds 30
     .venv/bin/python -m bench.pipeline --mode saturation --cameras 8 --input-size 320 \
         --video /usr/share/doc/opencv-doc/examples/data/vtest.avi
+    .venv/bin/python -m bench.pipeline --mode saturation --cameras 8 --input-size 320 \
+        --video vtest.avi --replay-fps 30    # the 10 fps clip as 30 fps cameras (bench.replay)
     .venv/bin/python -m bench.pipeline --mode all --json
 """
 
@@ -42,6 +44,7 @@ from typing import Any
 import cv2
 import psutil
 from bench.limit import describe, machine, measure_limit
+from bench.replay import add_replay_argument, retimed
 
 from atalaia.config import AtalaiaConfig, CameraConfig, SupervisorConfig
 from atalaia.config.detectors import OnnxDetectorConfig
@@ -476,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--input-size", type=int, default=640)
     add_input_shape_argument(parser)
+    add_replay_argument(parser)
     parser.add_argument("--batch-max", type=int, default=8)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
     parser.add_argument("--max-age-ms", type=float, default=500.0)
@@ -501,6 +505,8 @@ def main(argv: list[str] | None = None) -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="atalaia-bench-"))
     video = args.video or make_video(workdir)
+    if args.replay_fps:
+        video = retimed(video, args.replay_fps, workdir)
     results: list[dict[str, Any]] = []
     notes: list[str] = []  # printed under the table
 

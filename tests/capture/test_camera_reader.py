@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from atalaia.capture import CameraReader, CameraState, EndOfStream, FrameSource, SourceError
+from atalaia.capture.frame import ReadyPicture
 from atalaia.config.cameras import SourceConfig
 from tests.capture.support import capture_threads, wait_for
 
@@ -70,6 +71,9 @@ class ScriptedSource:
         image = np.zeros((24, 32, 3), dtype=np.uint8)
         image[0, 0, 0] = self.count % 256
         return image
+
+    def picture(self) -> ReadyPicture:
+        return ReadyPicture(self.retrieve())
 
     def close(self) -> None:
         self.closed = True

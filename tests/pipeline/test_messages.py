@@ -146,6 +146,8 @@ def test_camera_stats_json_keeps_the_api_shape() -> None:
         "skipped_schedule": 0,
         "skipped_motion": 0,
         "partial": 0,
+        "converted": 0,
+        "unconvertible": 0,
         "dropped_stale": 1,
         "dropped_overload": 0,
         "dropped_no_detector": 0,

@@ -207,7 +207,9 @@ def test_kill_9_camera_restarts_and_other_camera_has_no_gap(
             seen = detected(p, "c1")
             assert wait_for(lambda: detected(p, "c1") > seen, 30)  # the new process detects
         assert cam_status(p, "c2")["pid"] == pid2
-        assert len(watch.times) > 30
+        # The ring holds the frames c2 uses (5 detections/s and the media sampler's 2/s), not
+        # all it captures: over the 2-4 s watched, at least a frame every 0.2 s or so.
+        assert len(watch.times) > 8
         assert watch.max_gap() < 1.0, f"c2 frames stalled for {watch.max_gap():.2f}s"
         assert cam_status(p, "c1")["restarts"] == 1
 

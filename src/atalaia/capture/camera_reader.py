@@ -52,12 +52,10 @@ from enum import Enum, auto
 from pathlib import Path
 from types import TracebackType
 
-import numpy as np
-
 from atalaia.capture.backoff import Backoff
 from atalaia.capture.errors import EndOfStream, SourceError
 from atalaia.capture.factory import open_source
-from atalaia.capture.frame import Frame
+from atalaia.capture.frame import Frame, Picture
 from atalaia.capture.host_probe import HOST_REACHABLE, HostWatch, host_address
 from atalaia.capture.masking import Masker
 from atalaia.capture.pacing import Pacer
@@ -403,7 +401,7 @@ class CameraReader:
                 with self._cond:
                     self._dropped_by_rate += 1
                 continue
-            self._deliver(source.retrieve(), time.time(), wait=source.backpressure)
+            self._deliver(source.picture(), time.time(), wait=source.backpressure)
 
     def _frame_read(self) -> None:
         with self._cond:
@@ -428,7 +426,7 @@ class CameraReader:
         else:
             log.info("%s is online", self.url, extra=self._log_extra)
 
-    def _deliver(self, image: np.ndarray, timestamp: float, *, wait: bool) -> None:
+    def _deliver(self, picture: Picture, timestamp: float, *, wait: bool) -> None:
         with self._cond:
             if wait:
                 self._set_phase(_Phase.HANDOFF)
@@ -440,7 +438,7 @@ class CameraReader:
                 self._buffer.popleft()
                 self._dropped_unconsumed += 1
             self._sequence += 1
-            self._buffer.append(Frame(image=image, timestamp=timestamp, sequence=self._sequence))
+            self._buffer.append(Frame(picture, timestamp, self._sequence))
             self._frames_delivered += 1
             self._deliveries.append(timestamp)
             self._forget_deliveries_before(timestamp - FPS_WINDOW)

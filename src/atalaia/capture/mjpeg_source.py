@@ -22,6 +22,7 @@ import httpx
 import numpy as np
 
 from atalaia.capture.errors import SourceError
+from atalaia.capture.frame import ReadyPicture
 from atalaia.capture.masking import Masker
 from atalaia.capture.mjpeg_parser import (
     MalformedStream,
@@ -103,6 +104,9 @@ class MjpegSource:
         if image is None:
             raise SourceError(f"a JPEG from {self.label} cannot be decoded")
         return np.ascontiguousarray(image, dtype=np.uint8)
+
+    def picture(self) -> ReadyPicture:
+        return ReadyPicture(self.retrieve())
 
     def close(self) -> None:
         response, self._response = self._response, None

@@ -27,6 +27,7 @@ import numpy as np
 
 from atalaia.capture.device_modes import apply_device_settings
 from atalaia.capture.errors import SourceError
+from atalaia.capture.frame import ReadyPicture
 from atalaia.capture.source import FFmpegSourceBase, SourceSettings
 from atalaia.config.cameras import DeviceSettings
 
@@ -82,6 +83,9 @@ class OpenCVSource(FFmpegSourceBase):
         if image.ndim == 2:
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         return np.ascontiguousarray(image, dtype=np.uint8)
+
+    def picture(self) -> ReadyPicture:
+        return ReadyPicture(self.retrieve())
 
     def close(self) -> None:
         capture, self._capture = self._capture, None

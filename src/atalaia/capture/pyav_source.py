@@ -45,10 +45,49 @@ def frame_to_bgr(frame: VideoFrame) -> np.ndarray:
     converts every frame it captures. Both use the BT.601 limited-range matrix. Full-range
     (`yuvj420p`), odd sizes and every other format keep the swscale path.
     """
-    if frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0:
+    if _planar_420(frame):
         return cv2.cvtColor(frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420)
     image = frame.to_ndarray(format="bgr24")
     return np.ascontiguousarray(image, dtype=np.uint8)
+
+
+def _planar_420(frame: VideoFrame) -> bool:
+    return frame.format.name == "yuv420p" and frame.width % 2 == 0 and frame.height % 2 == 0
+
+
+class DecodedPicture:
+    """A PyAV frame, converted to BGR only when asked (`atalaia.capture.frame.Picture`).
+
+    The frame holds its own reference to the decoder's buffers, so it stays valid while the
+    source decodes the next ones. Measured on 768x576 (Xeon): 0.22 ms for `frame_to_bgr`
+    then 0.17 ms to copy the array into a ring slot; converting into the slot directly
+    takes 0.15 ms after the 0.08 ms plane copy.
+    """
+
+    __slots__ = ("_frame", "_image")
+
+    def __init__(self, frame: VideoFrame) -> None:
+        self._frame = frame
+        self._image: np.ndarray | None = None
+
+    @property
+    def height(self) -> int:
+        return int(self._frame.height)
+
+    @property
+    def width(self) -> int:
+        return int(self._frame.width)
+
+    def bgr(self) -> np.ndarray:
+        if self._image is None:
+            self._image = frame_to_bgr(self._frame)
+        return self._image
+
+    def bgr_into(self, out: np.ndarray) -> None:
+        if self._image is None and _planar_420(self._frame):
+            cv2.cvtColor(self._frame.to_ndarray(), cv2.COLOR_YUV2BGR_I420, dst=out)
+        else:
+            np.copyto(out, self.bgr(), casting="no")
 
 
 class PyAVSource(FFmpegSourceBase):
@@ -97,6 +136,11 @@ class PyAVSource(FFmpegSourceBase):
         if self._frame is None:
             raise SourceError(f"no frame grabbed from {self.label}")
         return frame_to_bgr(self._frame)
+
+    def picture(self) -> DecodedPicture:
+        if self._frame is None:
+            raise SourceError(f"no frame grabbed from {self.label}")
+        return DecodedPicture(self._frame)
 
     def close(self) -> None:
         self._frames = None

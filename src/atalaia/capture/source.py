@@ -3,8 +3,9 @@
 Reading is split in two, as OpenCV's `grab()`/`retrieve()` are: `grab()` advances the stream
 (demux and decode, which must happen for every frame of an H.264 stream anyway) and
 `retrieve()` makes the BGR array (colour conversion, or JPEG decoding for MJPEG). The camera
-reader only calls `retrieve()` for frames its `target_fps` cap keeps, so a 25 fps camera read at
-5 fps does not pay for 20 colour conversions a second that nobody looks at.
+reader takes a `picture()` only for frames its `target_fps` cap keeps, so a 25 fps camera read at
+5 fps does not pay for 20 colour conversions a second that nobody looks at; PyAV's pictures are
+converted later still, only if the camera process uses the frame (`atalaia.capture.frame`).
 
 A source is opened by its constructor (see `atalaia.capture.factory.open_source`) and used by one
 thread at a time. Every blocking call is bounded by the configured open/read timeouts and raises
@@ -20,6 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from atalaia.capture.errors import EndOfStream, SourceError
+from atalaia.capture.frame import Picture
 from atalaia.capture.masking import Masker
 
 
@@ -56,6 +58,11 @@ class FrameSource(Protocol):
 
     def retrieve(self) -> np.ndarray:
         """The frame grabbed last, as a BGR uint8 array of shape (height, width, 3)."""
+        ...
+
+    def picture(self) -> Picture:
+        """The frame grabbed last, to be converted to BGR later, if ever (still valid after
+        the next `grab()`). Sources that cannot wait convert at once (`ReadyPicture`)."""
         ...
 
     def close(self) -> None:

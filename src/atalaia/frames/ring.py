@@ -19,6 +19,7 @@ import mmap
 import os
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing import shared_memory
 
@@ -141,16 +142,24 @@ class FrameRing:
             raise ValueError(
                 f"expected an HxW or HxWxC uint8 image, got {image.dtype} {image.shape}"
             )
-        if image.nbytes > self.slot_bytes:
-            raise FrameTooLarge(f"frame of {image.nbytes} bytes > slot of {self.slot_bytes} bytes")
+        return self.write_from(image.shape, lambda dst: np.copyto(dst, image, casting="no"), ts)
+
+    def write_from(
+        self, shape: tuple[int, ...], fill: Callable[[np.ndarray], None], ts: float
+    ) -> FrameRef:
+        """Have `fill` write a frame of `shape` (H x W or H x W x C, uint8) straight into the
+        next slot, e.g. a colour conversion whose destination is the slot: no intermediate
+        array, no copy. If `fill` raises, the slot holds no frame and nothing is published."""
+        nbytes = int(np.prod(shape))
+        if nbytes > self.slot_bytes:
+            raise FrameTooLarge(f"frame of {nbytes} bytes > slot of {self.slot_bytes} bytes")
         seq = int(self._prefix["next_seq"])
         slot = seq % self.slots
         meta = self._meta[slot]
         meta["seq"] = WRITING
-        h, w = image.shape[:2]
-        c = image.shape[2] if image.ndim == 3 else 1
-        dst = self._data[slot, : image.nbytes].reshape(image.shape)
-        np.copyto(dst, image, casting="no")
+        fill(self._data[slot, :nbytes].reshape(shape))
+        h, w = shape[:2]
+        c = shape[2] if len(shape) == 3 else 1
         meta["ts"], meta["h"], meta["w"], meta["c"] = ts, h, w, c
         meta["seq"] = seq  # publishing the sequence makes the frame visible
         self._prefix["next_seq"] = seq + 1

@@ -51,6 +51,14 @@ class MediaSampler:
     def enabled(self) -> bool:
         return self.clips is not None or self.live is not None
 
+    @property
+    def period(self) -> float | None:
+        """How often this sampler takes the ring's newest frame, or None if it never does:
+        the camera converts frames no faster than that for it."""
+        periods = [p for p, on in ((self.clip_period, self.clips), (self.live_period, self.live))
+                   if on is not None]  # fmt: skip
+        return min(periods) if periods else None
+
     def start(self) -> MediaSampler:
         if self.enabled:
             self._thread.start()
@@ -78,9 +86,7 @@ class MediaSampler:
             self.clips.poll(time.time())
 
     def _run(self) -> None:
-        periods = [p for p, on in ((self.clip_period, self.clips), (self.live_period, self.live))
-                   if on is not None]  # fmt: skip
-        step = min(periods) / 2
+        step = (self.period or 1.0) / 2
         while not self.stopping.wait(step):
             try:
                 self.tick(time.monotonic())

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from atalaia.capture import CameraReader
+from atalaia.capture.frame import Frame
 from atalaia.detect import Detections
 from atalaia.detect.filters import ShownClasses
 from atalaia.events.types import AlertEvent
@@ -63,6 +64,9 @@ log = logging.getLogger(__name__)
 # Within the supervisor's default shutdown timeout (10 s): alerts first, then clips.
 RECORDER_CLOSE_S = 4.0
 CLIPS_CLOSE_S = 2.0
+# The media sampler ticks on its period give or take scheduling: a frame a little early is
+# still the one it takes.
+MEDIA_SLACK_S = 0.01
 # A model's answer for a frame is waited for at most max_age plus this (it drops older
 # requests itself, so a later answer is not coming unless its process froze).
 GIVE_UP_GRACE_S = 1.0
@@ -78,6 +82,8 @@ class CameraCounters:
         self.skipped_schedule = 0
         self.skipped_motion = 0
         self.partial = 0  # frames some model did not answer: analysed on what the others saw
+        self.converted = 0  # frames converted to BGR into the ring; the others only decoded
+        self.unconvertible = 0
         self.drops: dict[DropCause, int] = dict.fromkeys(DROP_CAUSES, 0)
         self._lock = threading.Lock()
 
@@ -96,6 +102,8 @@ class CameraCounters:
             skipped_schedule=self.skipped_schedule,
             skipped_motion=self.skipped_motion,
             partial=self.partial,
+            converted=self.converted,
+            unconvertible=self.unconvertible,
             dropped_stale=drops["stale"],
             dropped_overload=drops["overload"],
             dropped_no_detector=drops["no_detector"],
@@ -170,6 +178,7 @@ class CameraWorker:
             stopping=ctx.stop_event,
         )
         self._started = time.monotonic()
+        self._last_stored = float("-inf")
         ctx.stats_from(self.stats)
 
     def _live_writer(self, data_dir: Path) -> LiveFrameWriter | None:
@@ -335,23 +344,74 @@ class CameraWorker:
         while not ctx.stopping:
             ctx.progress()
             frame = self.reader.read(timeout=0.5)
-            if frame is None:
-                last_gc = idle_collect(last_gc)
-                continue
-            image = fit_frame(frame.image, self.ring.slot_bytes)
-            ref = self.ring.write(image, frame.timestamp)
-            self.counters.captured += 1
-            if self.join is None:
-                continue
-            now = time.monotonic()
-            if not self.schedule.due(now):
-                self.counters.skipped_schedule += 1
-            elif not self.motion.moved(image, now):
-                self.counters.skipped_motion += 1
-            else:
-                self._request(self.join, ref)
+            if frame is not None:
+                self._take(frame)
             last_gc = idle_collect(last_gc)
         self.close()
+
+    def _take(self, frame: Frame) -> None:
+        """One captured frame: converted into the ring only if it is used, i.e. due for
+        detection and not refused by every model, or due for the media sampler."""
+        self.counters.captured += 1
+        now = time.monotonic()
+        join = self.join
+        due = join is not None and self.schedule.due(now)
+        if join is not None and not due:
+            self.counters.skipped_schedule += 1
+        elif due and not self.motion.config.enabled and self._refused_by_all():
+            due = False
+        if not due and not self._media_due(now):
+            return
+        ref = self._store(frame)
+        if ref is None or not due or join is None:
+            return
+        image = self.ring.view(ref)  # this thread wrote it: still there
+        if image is not None and not self.motion.moved(image, now):
+            self.counters.skipped_motion += 1
+        else:
+            self._request(join, ref)
+
+    def _media_due(self, now: float) -> bool:
+        period = self.sampler.period
+        return period is not None and now - self._last_stored >= period - MEDIA_SLACK_S
+
+    def _store(self, frame: Frame) -> FrameRef | None:
+        """Convert the frame into the next ring slot (scaled down first if it is too big)."""
+        picture = frame.picture
+        try:
+            shape = (picture.height, picture.width, 3)
+            if picture.height * picture.width * 3 <= self.ring.slot_bytes:
+                ref = self.ring.write_from(shape, picture.bgr_into, frame.timestamp)
+            else:
+                ref = self.ring.write(
+                    fit_frame(picture.bgr(), self.ring.slot_bytes), frame.timestamp
+                )
+        except Exception as exc:  # a picture the converter rejects: that frame is lost
+            self.counters.unconvertible += 1
+            if self.counters.unconvertible == 1 or self.counters.unconvertible % 1000 == 0:
+                log.warning(
+                    "%s: a frame could not be converted (%d so far): %r",
+                    self.camera.id,
+                    self.counters.unconvertible,
+                    exc,
+                )
+            return None
+        self.counters.converted += 1
+        self._last_stored = time.monotonic()
+        return ref
+
+    def _refused_by_all(self) -> bool:
+        """Every model would refuse a request now: the frame is dropped, counted as the
+        refused requests would be, before anything converts it."""
+        causes = {model: link.refusal() for model, link in self.links.items()}
+        if not causes or any(cause is None for cause in causes.values()):
+            return False
+        for model, cause in causes.items():
+            if cause is not None:
+                self.models[model].drop(cause)
+        first = next(iter(causes.values()))
+        self.counters.drop(first or "error")
+        return True
 
     def _request(self, join: FrameJoin, ref: FrameRef) -> None:
         """The same frame reference to every model; a refusal is that model's answer."""

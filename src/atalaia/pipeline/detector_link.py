@@ -74,14 +74,26 @@ class DetectorLink:
     def connected(self) -> bool:
         return self._conn is not None and bool(self.class_names)
 
+    def refusal(self) -> DropCause | None:
+        """Why a request made now would be refused, or None: lets the camera drop a frame
+        before converting it. A request may still be refused (or accepted) a moment later."""
+        with self._lock:
+            return self._refusal()
+
+    def _refusal(self) -> DropCause | None:
+        if self._conn is None or not self.class_names:
+            return "no_detector"
+        if self._in_flight >= self.max_in_flight:
+            return "overload"
+        return None
+
     def request(self, ref: FrameRef) -> DropCause | None:
         """Ask for detection of `ref`; None when sent, else why not (a drop cause)."""
         with self._lock:
             conn = self._conn
-            if conn is None or not self.class_names:
-                return "no_detector"
-            if self._in_flight >= self.max_in_flight:
-                return "overload"
+            refused = self._refusal()
+            if refused is not None or conn is None:
+                return refused or "no_detector"
             try:
                 conn.send(Detect(ref.slot, ref.seq, ref.ts))
             except OSError:

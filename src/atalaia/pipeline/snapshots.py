@@ -41,6 +41,10 @@ class FrameCounts(Snapshot):
     skipped_schedule: int = 0
     skipped_motion: int = 0
     partial: int = 0  # frames some model did not answer: analysed on what the others saw
+    # Frames converted to BGR into the ring (used for detection or the media sampler); the
+    # others were decoded only. A conversion that failed loses its frame (unconvertible).
+    converted: int = 0
+    unconvertible: int = 0
     dropped_stale: int = 0
     dropped_overload: int = 0
     dropped_no_detector: int = 0
