@@ -6,7 +6,8 @@ import av
 import numpy as np
 import pytest
 
-from atalaia.capture.pyav_source import frame_to_bgr
+from atalaia.capture.frame import ReadyPicture
+from atalaia.capture.pyav_source import DecodedPicture, frame_to_bgr
 
 
 def _picture(width: int, height: int) -> np.ndarray:
@@ -47,3 +48,26 @@ def test_other_formats_go_through_swscale(fmt: str) -> None:
 def test_odd_sizes_go_through_swscale() -> None:
     frame = av.VideoFrame.from_ndarray(_picture(63, 47), format="bgr24").reformat(format="yuv420p")
     np.testing.assert_array_equal(frame_to_bgr(frame), frame.to_ndarray(format="bgr24"))
+
+
+@pytest.mark.parametrize("fmt", ["yuv420p", "yuvj420p", "yuv422p"])
+def test_a_decoded_picture_converts_later_and_into_a_given_array(fmt: str) -> None:
+    """What the camera does with a frame it uses: convert it after the source moved on,
+    straight into a ring slot; the same picture as converting it at once."""
+    frame = av.VideoFrame.from_ndarray(_picture(64, 48), format="bgr24").reformat(format=fmt)
+    picture = DecodedPicture(frame)
+    assert (picture.height, picture.width) == (48, 64)
+    slot = np.zeros((48, 64, 3), np.uint8)
+    picture.bgr_into(slot)
+    np.testing.assert_array_equal(slot, frame_to_bgr(frame))
+    np.testing.assert_array_equal(picture.bgr(), slot)
+    assert picture.bgr() is picture.bgr()  # converted once
+
+
+def test_a_ready_picture_is_copied_into_a_given_array() -> None:
+    image = _picture(32, 24)
+    picture = ReadyPicture(image)
+    slot = np.zeros_like(image)
+    picture.bgr_into(slot)
+    np.testing.assert_array_equal(slot, image)
+    assert picture.bgr() is image and (picture.height, picture.width) == (24, 32)

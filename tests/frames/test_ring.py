@@ -69,6 +69,36 @@ def test_oversized_and_bad_frames_are_refused(ring: FrameRing) -> None:
     assert ring.read(FrameRef("cam.1", 99, 1, 0.0)) is None
 
 
+def test_write_from_fills_the_slot_in_place(ring: FrameRing) -> None:
+    filled: list[np.ndarray] = []
+
+    def fill(slot: np.ndarray) -> None:
+        filled.append(slot)
+        slot[:] = frame(7)
+
+    ref = ring.write_from((48, 64, 3), fill, ts=2.0)
+    view = ring.view(ref)
+    assert view is not None and np.shares_memory(view, filled[0])  # no intermediate array
+    np.testing.assert_array_equal(ring.read(ref), frame(7))
+    with pytest.raises(FrameTooLarge):
+        ring.write_from((480, 640, 3), fill, ts=0.0)
+
+
+def test_a_fill_that_raises_publishes_nothing(ring: FrameRing) -> None:
+    good = ring.write(frame(1), ts=1.0)
+
+    def broken(slot: np.ndarray) -> None:
+        slot[:] = 9
+        raise RuntimeError("the converter failed")
+
+    with pytest.raises(RuntimeError):
+        ring.write_from((48, 64, 3), broken, ts=2.0)
+    assert ring.latest() == good  # the half-written slot was never published
+    after = ring.write(frame(3), ts=3.0)
+    assert after.seq == good.seq + 1
+    np.testing.assert_array_equal(ring.read(after), frame(3))
+
+
 def _writer(name: str, count: int, done: mp.synchronize.Event) -> None:
     ring = FrameRing.attach(name, "cam.1")
     for i in range(count):
