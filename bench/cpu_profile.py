@@ -39,6 +39,7 @@ from typing import Any
 
 from bench.limit import machine
 from bench.pipeline import add_input_shape_argument, make_video, run_atalaia
+from bench.replay import add_replay_argument, retimed
 
 from atalaia.pipeline.runner import Pipeline
 
@@ -219,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, default=None)
     parser.add_argument("--input-size", type=int, default=320)
     add_input_shape_argument(parser)
+    add_replay_argument(parser)
     parser.add_argument("--batch-max", type=int, default=8)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
     parser.add_argument("--max-age-ms", type=float, default=500.0)
@@ -240,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(tempfile.mkdtemp(prefix="atalaia-cpu-"))
     video = args.video or make_video(out)
+    if args.replay_fps:
+        video = retimed(video, args.replay_fps, out)
     result, kinds, usage = profile(args, video, out)
     lines, per_kind = table(usage, kinds)
     if args.json:
