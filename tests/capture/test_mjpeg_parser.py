@@ -1,16 +1,22 @@
-"""The MJPEG multipart parser on the shapes cameras really send, fed in awkward pieces."""
+"""The MJPEG multipart parser on the shapes cameras really send, fed in awkward pieces; a
+part's size read without decoding it, and its decoding when the camera uses it."""
 
 from __future__ import annotations
 
+import cv2
+import numpy as np
 import pytest
 
+from atalaia.capture.errors import SourceError
 from atalaia.capture.mjpeg_parser import (
     ESP32_BOUNDARY,
     MalformedStream,
     MultipartJpegParser,
     boundary_from_content_type,
+    jpeg_size,
     looks_like_jpeg,
 )
+from atalaia.capture.mjpeg_source import JpegPicture
 
 JPEG_A = b"\xff\xd8" + b"A" * 500 + b"\xff\xd9"
 JPEG_B = b"\xff\xd8" + b"--1234\r\nnot a boundary" + b"B" * 300 + b"\xff\xd9"
@@ -87,3 +93,29 @@ def test_looks_like_jpeg() -> None:
     assert looks_like_jpeg(JPEG_A + b"\x00" * 10)  # padding after the end marker
     assert not looks_like_jpeg(JPEG_A[:-2])  # truncated
     assert not looks_like_jpeg(b"<html>")
+
+
+@pytest.mark.parametrize("size", [(480, 640), (240, 320), (17, 33)])
+@pytest.mark.parametrize("progressive", [False, True])
+def test_jpeg_size_reads_the_frame_header(size: tuple[int, int], progressive: bool) -> None:
+    image = np.random.default_rng(1).integers(0, 255, (*size, 3), dtype=np.uint8)
+    flags = [cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)]
+    ok, encoded = cv2.imencode(".jpg", image, flags)
+    assert ok
+    assert jpeg_size(encoded.tobytes()) == size
+    assert jpeg_size(b"\xff\xd8\xff\xda\x00\x08" + bytes(20)) is None  # a scan, no header
+    assert jpeg_size(b"\xff\xd8garbage") is None
+
+
+def test_a_jpeg_picture_decodes_only_when_asked() -> None:
+    image = np.random.default_rng(2).integers(0, 255, (48, 64, 3), dtype=np.uint8)
+    jpeg = cv2.imencode(".jpg", image)[1].tobytes()
+    picture = JpegPicture(jpeg, (48, 64), "http://cam/stream")
+    assert (picture.height, picture.width) == (48, 64)
+    slot = np.zeros((48, 64, 3), np.uint8)
+    picture.bgr_into(slot)
+    np.testing.assert_array_equal(slot, cv2.imdecode(np.frombuffer(jpeg, np.uint8), 1))
+    assert picture.bgr() is picture.bgr()
+    truncated = JpegPicture(jpeg[:40], (48, 64), "http://cam/stream")
+    with pytest.raises(SourceError, match="cannot be decoded"):
+        truncated.bgr()

@@ -5,8 +5,9 @@ with stray dashes, truncated JPEGs when Wi-Fi drops a packet), and FFmpeg's `mpj
 gives up or probes for seconds on them. Reading the body with httpx and splitting it by hand is
 a few dozen lines, gives exact timeouts (connect = open timeout, every socket read = read
 timeout, so a frozen camera raises `ReadTimeout`), and lets a damaged part be skipped without
-dropping the connection. JPEG decoding happens in `retrieve()`, so parts dropped by the
-`target_fps` cap are never decoded at all.
+dropping the connection. A part is decoded only when the camera uses it (`JpegPicture`): parts
+dropped by the `target_fps` cap, and frames neither due for detection nor for the media
+sampler, are never decoded at all.
 
 A URL that answers with anything but `multipart/...` raises `NotMultipart`, and the factory
 hands it to PyAV (an HLS playlist or a progressive video over HTTP).
@@ -28,6 +29,7 @@ from atalaia.capture.mjpeg_parser import (
     MalformedStream,
     MultipartJpegParser,
     boundary_from_content_type,
+    jpeg_size,
     looks_like_jpeg,
 )
 
@@ -41,6 +43,38 @@ class NotMultipart(SourceError):
     def __init__(self, message: str, content_type: str) -> None:
         super().__init__(message)
         self.content_type = content_type
+
+
+class JpegPicture:
+    """A JPEG part, decoded to BGR only when asked (`atalaia.capture.frame.Picture`); its size
+    comes from the frame header. A part that turns out not to decode raises `SourceError`."""
+
+    __slots__ = ("_image", "_jpeg", "_label", "_size")
+
+    def __init__(self, jpeg: bytes, size: tuple[int, int], label: str) -> None:
+        self._jpeg = jpeg
+        self._size = size
+        self._label = label
+        self._image: np.ndarray | None = None
+
+    @property
+    def height(self) -> int:
+        return self._size[0]
+
+    @property
+    def width(self) -> int:
+        return self._size[1]
+
+    def bgr(self) -> np.ndarray:
+        if self._image is None:
+            image = cv2.imdecode(np.frombuffer(self._jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
+            if image is None or image.shape[:2] != self._size:
+                raise SourceError(f"a JPEG from {self._label} cannot be decoded")
+            self._image = np.ascontiguousarray(image, dtype=np.uint8)
+        return self._image
+
+    def bgr_into(self, out: np.ndarray) -> None:
+        np.copyto(out, self.bgr(), casting="no")
 
 
 class MjpegSource:
@@ -105,8 +139,13 @@ class MjpegSource:
             raise SourceError(f"a JPEG from {self.label} cannot be decoded")
         return np.ascontiguousarray(image, dtype=np.uint8)
 
-    def picture(self) -> ReadyPicture:
-        return ReadyPicture(self.retrieve())
+    def picture(self) -> JpegPicture | ReadyPicture:
+        if self._jpeg is None:
+            raise SourceError(f"no frame grabbed from {self.label}")
+        size = jpeg_size(self._jpeg)
+        if size is None:  # no frame header where expected: decode now, as `retrieve` does
+            return ReadyPicture(self.retrieve())
+        return JpegPicture(self._jpeg, size, self.label)
 
     def close(self) -> None:
         response, self._response = self._response, None
