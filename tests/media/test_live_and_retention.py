@@ -80,6 +80,26 @@ def test_sampler_feeds_history_and_live_at_their_own_rates(tmp_path: Path) -> No
     assert len(reads) == 25  # one ring read serves both when both are due
 
 
+def test_a_frame_already_in_the_history_is_not_taken_again(tmp_path: Path) -> None:
+    """The camera refreshes the ring's newest frame for the sampler only a few times a
+    second: a tick that finds the frame it took last time neither encodes it again nor waits
+    a whole period; it tries again on the next tick."""
+    clips = ClipRecorder(MediaConfig(clip_fps=5))
+    ticks: list[int] = []
+
+    def source() -> tuple[float, np.ndarray]:
+        return 100.0 + 0.3 * (ticks[-1] // 3), GREY  # a new frame every third tick
+
+    sampler = MediaSampler(source, OverlayState, clips=clips, clip_fps=5, live=None, live_fps=1,
+                           stopping=threading.Event())  # fmt: skip
+    for tick in range(30):  # 3 s of ticks every 0.1 s
+        ticks.append(tick)
+        sampler.tick(now=1000.0 + tick * 0.1)
+    timestamps = [f.ts for f in clips.history.between(0.0, 1e9)]
+    assert len(timestamps) == 10 and timestamps == sorted(set(timestamps))  # each frame once
+    assert clips.frames_encoded == 10  # and a repeated one is not encoded for nothing
+
+
 def test_live_frame_is_drawn_only_while_someone_watches(tmp_path: Path) -> None:
     """`live_when: watched`: nothing read, drawn or encoded until the API touches the watch
     file, frames while the touch is recent, none again once it is older than the TTL."""

@@ -45,6 +45,7 @@ class MediaSampler:
         self.stopping = stopping
         self._thread = threading.Thread(target=self._run, name="media-sampler", daemon=True)
         self._last_clip = 0.0
+        self._last_clip_ts = float("-inf")
         self._last_live = 0.0
 
     @property
@@ -53,8 +54,9 @@ class MediaSampler:
 
     @property
     def period(self) -> float | None:
-        """How often this sampler takes the ring's newest frame, or None if it never does:
-        the camera converts frames no faster than that for it."""
+        """How often this sampler takes the ring's newest frame, or None if it never does.
+        The camera converts frames for it twice as often, so each of its ticks (every half
+        period) finds one it has not taken yet."""
         periods = [p for p, on in ((self.clip_period, self.clips), (self.live_period, self.live))
                    if on is not None]  # fmt: skip
         return min(periods) if periods else None
@@ -76,8 +78,10 @@ class MediaSampler:
             got = self.source()
             if got is not None:
                 ts, image = got
-                if clip_due and self.clips is not None:
+                if clip_due and self.clips is not None and ts > self._last_clip_ts:
+                    # A frame already in the history is not due again: asked again next tick.
                     self._last_clip = now
+                    self._last_clip_ts = ts
                     self.clips.add_frame(ts, image)
                 if live_due and self.live is not None:
                     self._last_live = now

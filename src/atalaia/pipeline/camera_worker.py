@@ -372,8 +372,10 @@ class CameraWorker:
             self._request(join, ref)
 
     def _media_due(self, now: float) -> bool:
+        """A frame for the media sampler: at twice its rate, so that when it samples, the
+        ring's newest frame is one it has not taken yet."""
         period = self.sampler.period
-        return period is not None and now - self._last_stored >= period - MEDIA_SLACK_S
+        return period is not None and now - self._last_stored >= period / 2 - MEDIA_SLACK_S
 
     def _store(self, frame: Frame) -> FrameRef | None:
         """Convert the frame into the next ring slot (scaled down first if it is too big)."""
