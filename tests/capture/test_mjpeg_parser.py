@@ -13,10 +13,10 @@ from atalaia.capture.mjpeg_parser import (
     MalformedStream,
     MultipartJpegParser,
     boundary_from_content_type,
-    jpeg_size,
     looks_like_jpeg,
 )
 from atalaia.capture.mjpeg_source import JpegPicture
+from atalaia.media.jpeg import jpeg_size
 
 JPEG_A = b"\xff\xd8" + b"A" * 500 + b"\xff\xd9"
 JPEG_B = b"\xff\xd8" + b"--1234\r\nnot a boundary" + b"B" * 300 + b"\xff\xd9"
@@ -102,7 +102,7 @@ def test_jpeg_size_reads_the_frame_header(size: tuple[int, int], progressive: bo
     flags = [cv2.IMWRITE_JPEG_PROGRESSIVE, int(progressive)]
     ok, encoded = cv2.imencode(".jpg", image, flags)
     assert ok
-    assert jpeg_size(encoded.tobytes()) == size
+    assert jpeg_size(encoded.tobytes()) == (size[1], size[0])  # width, height
     assert jpeg_size(b"\xff\xd8\xff\xda\x00\x08" + bytes(20)) is None  # a scan, no header
     assert jpeg_size(b"\xff\xd8garbage") is None
 

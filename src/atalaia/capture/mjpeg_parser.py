@@ -137,28 +137,3 @@ class MultipartJpegParser:
 def looks_like_jpeg(data: bytes) -> bool:
     """A complete JPEG starts with SOI and ends with EOI (cameras may pad after it)."""
     return data.startswith(b"\xff\xd8") and b"\xff\xd9" in data[-64:]
-
-
-# Start-of-frame markers (baseline, extended, progressive, lossless...): not DHT, JPG or DAC.
-_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-
-
-def jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(height, width) from a JPEG's frame header, without decoding it; None if not found."""
-    at = 2
-    end = len(data)
-    while at + 9 <= end:
-        if data[at] != 0xFF:
-            return None
-        marker = data[at + 1]
-        if marker == 0xFF:  # fill byte
-            at += 1
-            continue
-        if marker in _SOF_MARKERS:
-            height = int.from_bytes(data[at + 5 : at + 7], "big")
-            width = int.from_bytes(data[at + 7 : at + 9], "big")
-            return (height, width) if height and width else None
-        if marker == 0xDA:  # start of scan before any frame header
-            return None
-        at += 2 + int.from_bytes(data[at + 2 : at + 4], "big")
-    return None

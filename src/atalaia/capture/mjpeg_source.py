@@ -29,9 +29,9 @@ from atalaia.capture.mjpeg_parser import (
     MalformedStream,
     MultipartJpegParser,
     boundary_from_content_type,
-    jpeg_size,
     looks_like_jpeg,
 )
+from atalaia.media.jpeg import jpeg_size
 
 # Parts that are not whole JPEGs are skipped; this many in a row means it is not a JPEG stream.
 MAX_BAD_PARTS = 30
@@ -145,7 +145,8 @@ class MjpegSource:
         size = jpeg_size(self._jpeg)
         if size is None:  # no frame header where expected: decode now, as `retrieve` does
             return ReadyPicture(self.retrieve())
-        return JpegPicture(self._jpeg, size, self.label)
+        width, height = size
+        return JpegPicture(self._jpeg, (height, width), self.label)
 
     def close(self) -> None:
         response, self._response = self._response, None

@@ -15,38 +15,11 @@ import cv2
 import numpy as np
 
 from atalaia.detect import Detections
+from atalaia.media.jpeg import jpeg_size
 from atalaia.realtime.errors import FrameError
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-# Start-of-frame markers carry the image size; C4 (Huffman), C8 (reserved) and CC (arithmetic
-# coding tables) share the range but are not frames.
-_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
-
-
-def _jpeg_size(data: bytes) -> tuple[int, int] | None:
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in _STANDALONE:
-            i += 2
-            continue
-        (length,) = struct.unpack_from(">H", data, i + 2)
-        if marker in _SOF_MARKERS:
-            if i + 9 > len(data):
-                return None
-            height, width = struct.unpack_from(">HH", data, i + 5)
-            return width, height
-        if length < 2:
-            return None
-        i += 2 + length
-    return None
 
 
 def image_size(data: bytes) -> tuple[str, int, int]:
@@ -57,7 +30,7 @@ def image_size(data: bytes) -> tuple[str, int, int]:
         width, height = struct.unpack_from(">II", data, 16)
         return "png", width, height
     if data.startswith(JPEG_MAGIC):
-        size = _jpeg_size(data)
+        size = jpeg_size(data)
         if size is None:
             raise FrameError("invalid_image", "the JPEG is truncated or corrupt")
         return "jpeg", size[0], size[1]
