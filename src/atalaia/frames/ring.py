@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import _posixshmem
 import contextlib
+import math
 import mmap
 import os
 import re
@@ -150,7 +151,7 @@ class FrameRing:
         """Have `fill` write a frame of `shape` (H x W or H x W x C, uint8) straight into the
         next slot, e.g. a colour conversion whose destination is the slot: no intermediate
         array, no copy. If `fill` raises, the slot holds no frame and nothing is published."""
-        nbytes = int(np.prod(shape))
+        nbytes = math.prod(shape)
         if nbytes > self.slot_bytes:
             raise FrameTooLarge(f"frame of {nbytes} bytes > slot of {self.slot_bytes} bytes")
         seq = int(self._prefix["next_seq"])

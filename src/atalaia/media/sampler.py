@@ -43,6 +43,12 @@ class MediaSampler:
         self.clip_period = 1.0 / clip_fps
         self.live_period = 1.0 / live_fps
         self.stopping = stopping
+        # How often this sampler takes the ring's newest frame, None if it never does. The
+        # camera reads it for every frame and converts frames for the sampler twice as often,
+        # so each of its ticks (every half period) finds one it has not taken yet.
+        periods = [p for p, on in ((self.clip_period, clips), (self.live_period, live))
+                   if on is not None]  # fmt: skip
+        self.period: float | None = min(periods) if periods else None
         self._thread = threading.Thread(target=self._run, name="media-sampler", daemon=True)
         self._last_clip = 0.0
         self._last_clip_ts = float("-inf")
@@ -51,15 +57,6 @@ class MediaSampler:
     @property
     def enabled(self) -> bool:
         return self.clips is not None or self.live is not None
-
-    @property
-    def period(self) -> float | None:
-        """How often this sampler takes the ring's newest frame, or None if it never does.
-        The camera converts frames for it twice as often, so each of its ticks (every half
-        period) finds one it has not taken yet."""
-        periods = [p for p, on in ((self.clip_period, self.clips), (self.live_period, self.live))
-                   if on is not None]  # fmt: skip
-        return min(periods) if periods else None
 
     def start(self) -> MediaSampler:
         if self.enabled:

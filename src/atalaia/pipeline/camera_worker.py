@@ -405,14 +405,17 @@ class CameraWorker:
     def _refused_by_all(self) -> bool:
         """Every model would refuse a request now: the frame is dropped, counted as the
         refused requests would be, before anything converts it."""
-        causes = {model: link.refusal() for model, link in self.links.items()}
-        if not causes or any(cause is None for cause in causes.values()):
+        causes: dict[str, DropCause] = {}
+        for model, link in self.links.items():
+            cause = link.refusal()
+            if cause is None:
+                return False
+            causes[model] = cause
+        if not causes:
             return False
         for model, cause in causes.items():
-            if cause is not None:
-                self.models[model].drop(cause)
-        first = next(iter(causes.values()))
-        self.counters.drop(first or "error")
+            self.models[model].drop(cause)
+        self.counters.drop(next(iter(causes.values())))  # the first model's, as FrameJoin does
         return True
 
     def _request(self, join: FrameJoin, ref: FrameRef) -> None:
