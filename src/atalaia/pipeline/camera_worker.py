@@ -70,6 +70,13 @@ MEDIA_SLACK_S = 0.01
 # A model's answer for a frame is waited for at most max_age plus this (it drops older
 # requests itself, so a later answer is not coming unless its process froze).
 GIVE_UP_GRACE_S = 1.0
+# Requests a camera may have unanswered, per model. One: a frame is converted into the ring
+# only when the model will run on it. With four, a saturated detector superseded most of
+# what each camera sent (converted, sent and answered as dropped for nothing); measured at
+# saturation, 8 cameras x 30 fps on a 2-core EPYC, alternating: 72.1 and 71.9 detections/s
+# against 64.1 and 64.8 (docs/benchmarks.md). The price is freshness at saturation only: a
+# frame waits for its camera's turn instead of being replaced by a newer one while it waits.
+REQUESTS_IN_FLIGHT = 1
 
 
 class CameraCounters:
@@ -203,6 +210,7 @@ class CameraWorker:
             Hello(self.camera.id, self.ring.name, detect.max_age_ms / 1000),
             on_message,
             self.ctx.stop_event,
+            max_in_flight=REQUESTS_IN_FLIGHT,
             name=model,
             on_welcome=lambda names: join.set_class_names(model, names),
             on_lost=lambda: join.model_lost(model),
