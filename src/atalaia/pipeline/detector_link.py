@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import threading
 import time
 from collections.abc import Callable
@@ -143,9 +144,15 @@ class DetectorLink:
                 log.warning("lost the detector %s; reconnecting", self.name)
 
     def _receive(self, conn: Connection) -> None:
+        # One poller for the connection (`conn.poll` builds a selector on every call).
+        readable = select.poll()
+        try:
+            readable.register(conn.fileno(), select.POLLIN)
+        except OSError:  # closed by `close()` meanwhile
+            return
         while not self.stopping.is_set():
             try:
-                if not conn.poll(0.5):
+                if not readable.poll(500):
                     continue
                 message = conn.recv()
             except (EOFError, OSError):
