@@ -6,7 +6,7 @@ import numpy as np
 
 from atalaia.detect.decode import decode_rtdetr, decode_yolov5, decode_yolov8, finish_frame
 from atalaia.detect.letterbox import PixelTransform, letterbox_into
-from atalaia.detect.nms import nms_class_aware
+from atalaia.detect.nms import box_iou_one_to_many, nms_class_aware
 
 
 def test_yolov8_decode_takes_best_class_above_threshold() -> None:
@@ -87,3 +87,33 @@ def test_finish_frame_drops_boxes_lying_in_the_padding() -> None:
     found = finish_frame(candidates, box, ("thing",), 0.5, 10)
     assert len(found) == 1
     np.testing.assert_allclose(found.confidence, [0.8])
+
+
+def greedy_nms(xyxy: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou: float) -> list[int]:
+    """The textbook loop, one box at a time, as the reference."""
+    order = list(np.argsort(-scores, kind="stable"))
+    kept: list[int] = []
+    while order:
+        best = order.pop(0)
+        kept.append(int(best))
+        order = [
+            i
+            for i in order
+            if classes[i] != classes[best]
+            or box_iou_one_to_many(xyxy[best], xyxy[i : i + 1])[0] <= iou
+        ]
+    return kept
+
+
+def test_nms_keeps_what_the_greedy_loop_keeps_on_random_boxes() -> None:
+    rng = np.random.default_rng(7)
+    for _ in range(200):
+        n = int(rng.integers(1, 60))
+        corner = rng.uniform(-40, 300, (n, 2))  # some boxes start left of / above the input
+        size = rng.uniform(2, 120, (n, 2))
+        xyxy = np.hstack([corner, corner + size]).astype(np.float32)
+        scores = rng.uniform(0.25, 1.0, n).astype(np.float32)
+        classes = rng.integers(0, 3, n).astype(np.int32)
+        expected = greedy_nms(xyxy, scores, classes, 0.45)
+        assert nms_class_aware(xyxy, scores, classes, 0.45, 300).tolist() == expected
+        assert nms_class_aware(xyxy, scores, classes, 0.45, 3).tolist() == expected[:3]
