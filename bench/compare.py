@@ -11,7 +11,9 @@ the same input size, and tracking on in both:
 
 The table gives detections/s, CPU % (100 % = one core), detections per CPU-second and the
 ratio atalaia / ultralytics of detections per CPU-second (the issue asks for >= 1.5). With
-`--peer-saturation`, the peer's unpaced run is added as a row (not in the ratio).
+`--peer-saturation`, the peer's unpaced run is added as a row (not in the ratio). With
+`--replay-fps N`, both get the clip's frames re-timed to N fps (bench.replay), so that both
+are saturated on a machine fast enough to keep up with the clip's own rate.
 
     .venv/bin/python -m bench.compare --cameras 8 --input-size 320 \\
         --video /usr/share/doc/opencv-doc/examples/data/vtest.avi --seconds 30
@@ -22,12 +24,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from bench.limit import machine
 from bench.peer_ultralytics import ensure_venv, run_peer
 from bench.pipeline import add_input_shape_argument, run_atalaia
+from bench.replay import add_replay_argument, retimed
 
 HEADER = (
     "| design | cameras | detections/s | CPU % | detections per CPU-s | "
@@ -81,14 +85,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peer-saturation", action="store_true", help="also run the peer unpaced (extra row)"
     )
+    add_replay_argument(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per design")
     args = parser.parse_args(argv)
 
     ensure_venv()  # before anything is measured: the first install takes minutes
-    ours = run_atalaia(args, "saturation", args.video, args.cameras, 30.0, args.seconds)
+    video: Path = args.video
+    if args.replay_fps:
+        video = retimed(video, args.replay_fps, Path(tempfile.mkdtemp(prefix="atalaia-bench-")))
+    ours = run_atalaia(
+        args, "saturation", video, args.cameras, args.replay_fps or 30.0, args.seconds
+    )
     ours["detections_per_cpu_s"] = per_cpu_second(ours["detections_per_s"], ours["cpu_percent"])
     peers = [
-        run_peer(args.video, args.cameras, args.seconds, args.input_size, paced, args.warmup)
+        run_peer(video, args.cameras, args.seconds, args.input_size, paced, args.warmup)
         for paced in ([True, False] if args.peer_saturation else [True])
     ]
     paced = peers[0]
@@ -102,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(result))
         print(json.dumps({"ratio_detections_per_cpu_s": ratio}))
         return 0
-    print(f"{machine()}\nvideo {args.video}, input {args.input_size}\n{HEADER}")
+    print(f"{machine()}\nvideo {video}, input {args.input_size}\n{HEADER}")
     print(atalaia_row(ours))
     for peer in peers:
         print(peer_row(peer))
