@@ -16,7 +16,7 @@ from atalaia.capture.mjpeg_parser import (
     looks_like_jpeg,
 )
 from atalaia.capture.mjpeg_source import JpegPicture
-from atalaia.media.jpeg import jpeg_size
+from atalaia.jpeg_header import jpeg_size
 
 JPEG_A = b"\xff\xd8" + b"A" * 500 + b"\xff\xd9"
 JPEG_B = b"\xff\xd8" + b"--1234\r\nnot a boundary" + b"B" * 300 + b"\xff\xd9"

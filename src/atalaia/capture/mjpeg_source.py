@@ -31,7 +31,7 @@ from atalaia.capture.mjpeg_parser import (
     boundary_from_content_type,
     looks_like_jpeg,
 )
-from atalaia.media.jpeg import jpeg_size
+from atalaia.jpeg_header import jpeg_size
 
 # Parts that are not whole JPEGs are skipped; this many in a row means it is not a JPEG stream.
 MAX_BAD_PARTS = 30

@@ -8,43 +8,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import struct
 import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 from numpy.typing import NDArray
-
-# Start-of-frame markers carry the image size; C4 (Huffman), C8 (reserved) and CC (arithmetic
-# coding tables) share the range but are not frames.
-_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_STANDALONE = frozenset({0x01, *range(0xD0, 0xD9)})
-
-
-def jpeg_size(data: bytes) -> tuple[int, int] | None:
-    """(width, height) from a JPEG's frame header, without decoding it; None if not found."""
-    i = 2
-    while i + 4 <= len(data):
-        if data[i] != 0xFF:
-            return None
-        marker = data[i + 1]
-        if marker == 0xFF:  # fill byte
-            i += 1
-            continue
-        if marker in _STANDALONE:
-            i += 2
-            continue
-        (length,) = struct.unpack_from(">H", data, i + 2)
-        if marker in _SOF_MARKERS:
-            if i + 9 > len(data):
-                return None
-            height, width = struct.unpack_from(">HH", data, i + 5)
-            return width, height
-        if length < 2:
-            return None
-        i += 2 + length
-    return None
 
 
 class MediaError(RuntimeError):

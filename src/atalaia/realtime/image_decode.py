@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 
 from atalaia.detect import Detections
-from atalaia.media.jpeg import jpeg_size
+from atalaia.jpeg_header import jpeg_size
 from atalaia.realtime.errors import FrameError
 
 JPEG_MAGIC = b"\xff\xd8\xff"

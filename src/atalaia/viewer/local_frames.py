@@ -13,6 +13,8 @@ import numpy as np
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QImage
 
+from atalaia.jpeg_header import jpeg_size
+
 MAX_SEND_SIDE = 640  # the service scales larger frames to 640 anyway: send no more
 
 
@@ -65,30 +67,6 @@ def bgr_to_qimage(frame: np.ndarray, size: QSize | None = None) -> QImage:
 # libjpeg decodes at 1/2, 1/4 or 1/8 size for much less work than full size then scaling.
 _REDUCED = ((8, cv2.IMREAD_REDUCED_COLOR_8), (4, cv2.IMREAD_REDUCED_COLOR_4),
             (2, cv2.IMREAD_REDUCED_COLOR_2))  # fmt: skip
-_SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
-
-
-def jpeg_size(jpeg: bytes) -> tuple[int, int] | None:
-    """(width, height) from a JPEG's frame header, without decoding it; None if not found."""
-    if jpeg[:2] != b"\xff\xd8":
-        return None
-    at = 2
-    while at + 4 <= len(jpeg):
-        if jpeg[at] != 0xFF:
-            return None
-        marker = jpeg[at + 1]
-        if marker == 0xFF:  # fill byte
-            at += 1
-            continue
-        length = int.from_bytes(jpeg[at + 2 : at + 4], "big")
-        if marker in _SOF:
-            if at + 9 > len(jpeg):
-                return None
-            height = int.from_bytes(jpeg[at + 5 : at + 7], "big")
-            width = int.from_bytes(jpeg[at + 7 : at + 9], "big")
-            return (width, height) if width and height else None
-        at += 2 + length
-    return None
 
 
 def decode_flag(jpeg: bytes, size: QSize | None) -> int:
