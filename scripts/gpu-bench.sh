@@ -17,13 +17,15 @@
 #
 # Usage, from the repository root:
 #   bash scripts/gpu-bench.sh                 # GPU machine with a package index
-#   WHEELS=DIR bash scripts/gpu-bench.sh      # GPU machine offline: pip --no-index from DIR
+#   WHEELS=DIR bash scripts/gpu-bench.sh      # GPU machine offline: every wheel in DIR (what
+#                                             # its python3 lacks, onnxruntime-gpu) --no-deps
+#                                             # into $SITE, first on PYTHONPATH
 #   bash scripts/gpu-bench.sh --wheels DIR    # here: download those wheels (Python 3.12)
 #   bash scripts/gpu-bench.sh --cpu-check     # any machine: the same steps on the CPU provider
 #                                             # with ./.venv, small sizes, no install
 # Settings (environment): ORT_VERSION (1.31.1: CUDA 13, cuDNN 9), PYTHON (python3), VENV,
 # CAMERAS ("16 32"), VIDEO (a clip; default the generated 640x480 one), BENCH_SECONDS (4),
-# PIPELINE_SECONDS (20), TRT_TIMEOUT (180 s for TensorRT's engine build and runs).
+# PIPELINE_SECONDS (20), SITE (/tmp/atalaia-gpu-site), TRT_TIMEOUT (180 s for TensorRT's engine build and runs).
 # Never record a figure this script did not print on a GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -73,17 +75,30 @@ mkdir -p "$RESULTS"
 if [ "$MODE" = gpu ]; then
     GPU=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)
     PY=${PYTHON:-python3}
-    VENV=${VENV:-/tmp/atalaia-gpu-venv}
-    echo "== $(date -u +%FT%TZ) GPU: $GPU; fresh venv $VENV"
-    rm -rf "$VENV"
-    "$PY" -m venv --system-site-packages "$VENV"
-    PIP=("$VENV/bin/python" -m pip install -q --no-input --disable-pip-version-check)
-    if [ -n "${WHEELS:-}" ]; then PIP+=(--no-index --find-links "$WHEELS"); fi
-    requirements "$VENV/bin/python" >"$RESULTS/requirements.txt"
-    "${PIP[@]}" -r "$RESULTS/requirements.txt"
-    # Both wheels ship the onnxruntime module; put the GPU build's files on top (docs/gpu.md).
-    "${PIP[@]}" --force-reinstall --no-deps "onnxruntime-gpu==$ORT_VERSION"
-    BENCH_PY="$VENV/bin/python"
+    PIP=(-m pip install -q --no-input --disable-pip-version-check)
+    if [ -n "${WHEELS:-}" ]; then
+        # Offline: the wheels (atalaia's dependencies missing here, onnxruntime-gpu) go into a
+        # folder put first on PYTHONPATH, not into a venv. The machine's python3 may itself be a
+        # venv (a CUDA image's PyTorch one): `venv --system-site-packages` would then see the base
+        # interpreter's packages, not its numpy and OpenCV. First on the path, the GPU build's
+        # `onnxruntime` module wins over a CPU build installed there.
+        SITE=${SITE:-/tmp/atalaia-gpu-site}
+        echo "== $(date -u +%FT%TZ) GPU: $GPU; wheels from $WHEELS into $SITE"
+        rm -rf "$SITE"
+        "$PY" "${PIP[@]}" --no-index --no-deps --target "$SITE" "$WHEELS"/*.whl
+        export PYTHONPATH="$SITE"
+        BENCH_PY=$PY
+    else
+        VENV=${VENV:-/tmp/atalaia-gpu-venv}
+        echo "== $(date -u +%FT%TZ) GPU: $GPU; fresh venv $VENV"
+        rm -rf "$VENV"
+        "$PY" -m venv --system-site-packages "$VENV"
+        requirements "$VENV/bin/python" >"$RESULTS/requirements.txt"
+        "$VENV/bin/python" "${PIP[@]}" -r "$RESULTS/requirements.txt"
+        # Both wheels ship the onnxruntime module; put the GPU build's files on top (docs/gpu.md).
+        "$VENV/bin/python" "${PIP[@]}" --force-reinstall --no-deps "onnxruntime-gpu==$ORT_VERSION"
+        BENCH_PY="$VENV/bin/python"
+    fi
     # CUDA/cuDNN from pip's nvidia-* packages (in the system site packages here): ORT's own
     # preload looks only beside its package, so put their lib folders on the loader's path.
     NV_LIBS=$("$BENCH_PY" - <<'PY'
