@@ -4,6 +4,7 @@ the drop-oldest buffer, the newest-wins slot, the backoff, where the token comes
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 
 import pytest
 
@@ -158,3 +159,43 @@ def test_live_frames_decode_reduced_for_small_tiles() -> None:
     pixels = np.frombuffer(small.constBits(), np.uint8).reshape(225, small.bytesPerLine())
     reference = cv2.resize(frame, (300, 225), interpolation=cv2.INTER_AREA)
     assert abs(float(pixels[:, :900].mean()) - float(reference.mean())) < 3
+
+
+def test_live_stream_hands_each_frame_over_before_reading_the_next() -> None:
+    """Each part reaches the tile's slot as soon as its bytes have come, not once more bytes
+    follow: a 64 KiB read chunk held each ~40 KB frame back until the next one arrived, frames
+    came two at once and the tile, painting the newest, showed ~10 of the 18 a second sent.
+    Here the stream notes how many frames the worker had handed over each time it is asked
+    for more bytes."""
+    import cv2
+    import httpx
+
+    from atalaia.demo import demo_frames
+    from atalaia.viewer.api_client import ApiClient
+    from atalaia.viewer.live_stream import LiveStreamWorker
+
+    frames = [cv2.resize(f, (160, 120)) for f in demo_frames(seconds=0.4, fps=10)][:3]
+    parts = [_part(cv2.imencode(".jpg", f)[1].tobytes()) for f in frames]
+    assert sum(map(len, parts)) < 64 * 1024  # all of them fit in the old chunk
+    worker = LiveStreamWorker("http://atalaia.test", "token", "cam1", 20.0)
+    handed_over_when_asked: list[int] = []
+
+    class Parts(httpx.SyncByteStream):
+        def __iter__(self) -> Iterator[bytes]:
+            for part in parts:
+                handed_over_when_asked.append(worker.received)
+                yield part
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/cameras/cam1/live.mjpeg"
+        content_type = "multipart/x-mixed-replace; boundary=atalaia-frame"
+        return httpx.Response(200, headers={"Content-Type": content_type}, stream=Parts())
+
+    client = ApiClient("http://atalaia.test", "token")
+    client._http = httpx.Client(base_url=client.url, transport=httpx.MockTransport(answer))
+    try:
+        worker._stream(client, Backoff())
+    finally:
+        client.close()
+    assert handed_over_when_asked == [0, 1, 2]
+    assert worker.received == 3 and worker.slot.take() is not None
