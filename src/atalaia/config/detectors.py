@@ -171,6 +171,14 @@ class OnnxRuntimeSettings(DetectorBase):
     io_binding: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: only on CUDA/TensorRT, where it saves copies."
     )
+    call_batches: list[Annotated[int, Field(ge=1, le=64)]] | Literal["auto"] = Field(
+        "auto",
+        description="Batch sizes every model call is padded to, each size run by its own "
+        "session, so that a session always sees one input shape (a model with a dynamic batch "
+        "axis). On CUDA each change of input shape made ONNX Runtime plan the convolutions "
+        "again, 0.2 to 3 s per change on an H200 (docs/gpu.md). auto: powers of two up to "
+        "batch_max, and batch_max, on cuda/tensorrt; none on the CPU. []: none.",
+    )
     cuda: CudaSettings = Field(default_factory=CudaSettings)
     tensorrt: TensorrtSettings = Field(default_factory=TensorrtSettings)
 
@@ -198,6 +206,10 @@ class OnnxRuntimeSettings(DetectorBase):
                             f"provider_options.{name}.{option} and {name}.{key} set the same "
                             f"ONNX Runtime option; keep only {name}.{key}"
                         )
+        if self.call_batches != "auto" and any(b > self.batch_max for b in self.call_batches):
+            raise ValueError(
+                f"call_batches {self.call_batches} has a size above batch_max {self.batch_max}"
+            )
         cache = self.tensorrt.engine_cache_dir
         if cache is not None and cache.exists() and not cache.is_dir():
             raise ValueError(f"tensorrt.engine_cache_dir {cache} exists and is not a folder")

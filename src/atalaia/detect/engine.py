@@ -64,7 +64,9 @@ class BatchEngine:
         self._pixels = pixels
         self._decode_frame = decode_frame
         self._call_batch = sessions.main.input.batch  # None: dynamic batch axis
-        self._batch_max = self._call_batch or batch_max
+        # With sized sessions (`call_batches`) a call holds at most the largest size.
+        largest = sessions.sized[-1][0] if sessions.sized else batch_max
+        self._batch_max = self._call_batch or largest
         workers = sessions.concurrent_runs
         dtype = sessions.main.input.dtype  # float16 for a half-precision model
         self._tensors = [InputTensor(*input_hw, dtype) for _ in range(workers)]
@@ -160,16 +162,28 @@ class BatchEngine:
         for hw, indices in self._by_shape(frames):
             for start in range(0, len(indices), self._batch_max):
                 part = indices[start : start + self._batch_max]
-                batch = tensor.batch(self._call_batch or len(part), hw)
+                call_model, size = self._call_for(model, len(part))
+                batch = tensor.batch(size, hw)
                 placed = [
                     letterbox_into(frames[i], batch[slot], self._pixels)
                     for slot, i in enumerate(part)
                 ]
                 batch[len(part) :] = 0.0  # unused slots of a fixed-size batch: defined input
-                outputs = model.run(batch)
+                outputs = call_model.run(batch)
                 for slot, i in enumerate(part):
                     out[i] = self._decode_frame(outputs, slot, placed[slot])
         return [detections for detections in out if detections is not None]
+
+    def _call_for(self, model: OnnxModel, frames: int) -> tuple[OnnxModel, int]:
+        """The session and batch size a call of `frames` frames runs with: the model's fixed
+        batch, else the smallest sized session that holds them (`call_batches`), else
+        `model` at the frames' own count."""
+        if self._call_batch:
+            return model, self._call_batch
+        for size, sized in self._sessions.sized:
+            if size >= frames:
+                return sized, size
+        return model, frames
 
     def _by_shape(
         self, frames: list[NDArray[np.uint8]]

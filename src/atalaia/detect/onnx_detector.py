@@ -31,7 +31,7 @@ from atalaia.detect.filters import DetectionFilter
 from atalaia.detect.formats import YOLO_STRIDE, OutputLayout, infer_layout
 from atalaia.detect.labels import load_labels, names_from_metadata
 from atalaia.detect.letterbox import ULTRALYTICS_PIXELS, Letterbox
-from atalaia.detect.providers import ORT_PROVIDER
+from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS
 from atalaia.detect.registry import register_detector
 from atalaia.detect.runtime import input_size, open_sessions
 from atalaia.detect.session import OnnxModel
@@ -55,8 +55,9 @@ class OnnxDetectorConfig(OnnxModelSettings):
         description="fit: each model call gets the smallest input, in multiples of 32 within "
         "input_size x input_size, that holds its frames at the same scale (a 4:3 camera at "
         "320 runs at 320x256, 16:9 at 320x192: less padding to compute, same detections); "
-        "used for YOLO exports with a dynamic height and width, except on TensorRT (a new "
-        "shape there is a new engine). square: always input_size x input_size.",
+        "used for YOLO exports with a dynamic height and width, on the CPU only (on CUDA a new "
+        "shape is a convolution re-plan, on TensorRT a new engine). square: always "
+        "input_size x input_size.",
     )
 
 
@@ -106,13 +107,15 @@ class OnnxDetector(EngineDetector):
     def _fits_input(self, model: OnnxModel) -> bool:
         """Whether calls may use a fitted input (`input_shape: fit`): the model takes any
         height and width, its head is decoded the same whatever the input's size (a YOLO grid,
-        not RT-DETR's boxes relative to the input), and the provider is not TensorRT."""
+        not RT-DETR's boxes relative to the input), and it runs on the CPU. On CUDA and
+        TensorRT every new input shape costs a re-plan or an engine build (docs/gpu.md), so
+        there the input stays square."""
         return (
             self._config.input_shape == "fit"
             and self._layout.format in ("yolov8", "yolov5")
             and model.input.height is None
             and model.input.width is None
-            and model.active_providers[0] != ORT_PROVIDER["tensorrt"]
+            and model.active_providers[0] not in DEVICE_MEMORY_PROVIDERS
         )
 
     def _decode_frame(

@@ -34,6 +34,8 @@ class DetectorInfo:
     # "fit": each call's input is the smallest multiple of the model's stride, within
     # input_width x input_height, that holds its frames; "square": always the full input.
     input_shape: Literal["fit", "square"] = "square"
+    # `call_batches`: the sizes every model call is padded to, one session each; () for none.
+    call_batches: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

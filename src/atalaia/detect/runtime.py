@@ -30,6 +30,7 @@ import statistics
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -86,12 +87,19 @@ class ModelSessions:
     concurrent_runs: int
     measure_solo: bool = False  # latency_session: auto, and a solo session was opened
     lone_frame_ms: tuple[float, float] | None = None  # (solo, one main call), when measured
+    # `call_batches`: (batch size, the session that runs only that size), smallest first; the
+    # largest is `main`. Empty: calls run at their own size on `main`.
+    sized: tuple[tuple[int, OnnxModel], ...] = ()
 
     def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
-        """Warm every session up; the main session's output shapes."""
+        """Warm every session up, each sized one at its own size (on CUDA that first call
+        plans the convolutions for the shape, seconds, so it is paid here and not by the
+        first frames); the main session's output shapes."""
         if self.solo is not None:
             self.solo.warm_up(input_hw)
-        return self.main.warm_up(input_hw)
+        for size, model in self.sized[:-1]:
+            model.warm_up(input_hw, size)
+        return self.main.warm_up(input_hw, self.sized[-1][0] if self.sized else None)
 
     def settled(self, input_hw: tuple[int, int]) -> ModelSessions:
         """With `latency_session: auto`: time a lone frame through both sessions (after
@@ -132,6 +140,7 @@ class ModelSessions:
             latency_session=self.solo is not None,
             io_binding=self.main.uses_io_binding,
             lone_frame_ms=self.lone_frame_ms,
+            call_batches=tuple(size for size, _ in self.sized),
         )
 
 
@@ -141,12 +150,37 @@ def open_sessions(path: Path, settings: OnnxRuntimeSettings) -> ModelSessions:
     on_gpu = providers[0][0] in DEVICE_MEMORY_PROVIDERS
     intra, concurrent = plan_threads(settings.intra_op_threads, settings.concurrent_runs, on_gpu)
     main = OnnxModel(path, providers, intra, concurrent, settings.io_binding)
+    sizes = call_batch_sizes(settings.call_batches, settings.batch_max, on_gpu)
+    if sizes and main.input.batch is None:
+        sized = tuple(
+            (size, OnnxModel(path, providers, intra, concurrent, settings.io_binding))
+            for size in sizes[:-1]
+        )
+        return ModelSessions(main, None, intra, concurrent, sized=(*sized, (sizes[-1], main)))
     solo = None
     cores = usable_cores()
     if settings.latency_session is not False and not on_gpu and concurrent > 1 and cores > intra:
         solo = OnnxModel(path, providers, cores, 1, settings.io_binding)
     measure = settings.latency_session == "auto" and solo is not None
     return ModelSessions(main, solo, intra, concurrent, measure_solo=measure)
+
+
+def call_batch_sizes(
+    configured: list[int] | Literal["auto"], batch_max: int, on_gpu: bool
+) -> tuple[int, ...]:
+    """The batch sizes model calls are padded to, smallest first; () for none.
+
+    auto, on a GPU: powers of two below `batch_max`, and `batch_max`. A call of n frames runs
+    at the smallest size >= n: at most twice the frames computed, against one shape per
+    session. On the CPU a kernel does not depend on the shape it saw last, so padding would
+    only add work: none.
+    """
+    if configured == "auto":
+        if not on_gpu:
+            return ()
+        powers = [1 << i for i in range(batch_max.bit_length()) if 1 << i < batch_max]
+        return (*powers, batch_max)
+    return tuple(sorted(set(configured)))
 
 
 def _timed_ms(model: OnnxModel, batch: np.ndarray) -> float:

@@ -85,14 +85,14 @@ class OnnxModel:
             ) from exc
         return [_float32(o) for o in outputs]
 
-    def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
-        """Run the model once on blank input; return its output shapes.
+    def warm_up(self, input_hw: tuple[int, int], size: int | None = None) -> list[tuple[int, ...]]:
+        """Run the model once on blank input of `size` images; return its output shapes.
 
-        A model whose batch axis is dynamic is run on two images, and must answer with two
-        results: an export that silently handles only the first image would otherwise lose the
-        detections of every other camera in a batch.
+        A model whose batch axis is dynamic is run on two images unless told a size, and must
+        answer with one result per image: an export that silently handles only the first
+        image would otherwise lose the detections of every other camera in a batch.
         """
-        batch = self.input.batch or 2
+        batch = self.input.batch or size or 2
         try:
             outputs = self.run(np.zeros((batch, 3, *input_hw), self.input.dtype))
         except InferenceError as exc:
