@@ -24,7 +24,7 @@
 #   bash scripts/gpu-bench.sh --cpu-check     # any machine: the same steps on the CPU provider
 #                                             # with ./.venv, small sizes, no install
 # Settings (environment): ORT_VERSION (1.31.1: CUDA 13, cuDNN 9), PYTHON (python3), VENV,
-# CAMERAS ("16 32"), VIDEO (a clip; default the generated 640x480 one), BENCH_SECONDS (4),
+# CAMERAS ("16 32 64"), VIDEO (a clip; default the generated 640x480 one), BENCH_SECONDS (4),
 # PIPELINE_SECONDS (20), SITE (/tmp/atalaia-gpu-site), TRT_TIMEOUT (180 s for TensorRT's engine build and runs).
 # Never record a figure this script did not print on a GPU machine.
 set -euo pipefail
@@ -113,7 +113,7 @@ print(":".join(found))
 PY
 )
     export LD_LIBRARY_PATH="${NV_LIBS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    PROVIDER=cuda SIZE=640 BATCHES="1 8 32" CAMERAS=${CAMERAS:-"16 32"}
+    PROVIDER=cuda SIZE=640 BATCHES="1 8 32" CAMERAS=${CAMERAS:-"16 32 64"}
     BENCH_SECONDS=${BENCH_SECONDS:-4} PIPELINE_SECONDS=${PIPELINE_SECONDS:-20}
 else
     GPU="none (--cpu-check: CPU provider, flow check only, not a GPU figure)"
@@ -227,6 +227,27 @@ def detector(batch: int, runs: int) -> None:
     det.close()
 
 
+def shape_changes(sizes: list[int]) -> None:
+    """The detector on a sequence of batch sizes, each call timed: with `call_batches` off,
+    every change of size is a new input shape for the one session; with auto, each size
+    runs padded on its own session, planned once at start."""
+    for call_batches in ("auto", []):
+        started = time.perf_counter()
+        config = OnnxDetectorConfig(providers=[provider], input_size=size, batch_max=max(sizes),
+                                    input_shape="square", call_batches=call_batches)
+        det = build_detector(config)
+        start_s = time.perf_counter() - started
+        calls = []
+        for count in sizes:
+            t = time.perf_counter()
+            det.detect([frames[0]] * count)
+            calls.append([count, round((time.perf_counter() - t) * 1000, 1)])
+        print(json.dumps({"what": "shapes", "provider": provider, "call_batches": call_batches,
+                          "sized": list(det.info.call_batches), "start_s": round(start_s, 2),
+                          "calls_ms": calls}))
+        det.close()
+
+
 if what == "model":
     for batch in map(int, sys.argv[5].split()):
         for precision in ("float32", "float16"):
@@ -238,6 +259,8 @@ elif what == "tensorrt":
         "trt_fp16_enable": "1", "trt_engine_cache_enable": "1",
         "trt_engine_cache_path": "/tmp/atalaia-trt", "trt_profile_min_shapes": shapes,
         "trt_profile_opt_shapes": shapes, "trt_profile_max_shapes": shapes})
+elif what == "shapes":
+    shape_changes([int(n) for n in sys.argv[5].split()])
 else:
     batch = int(sys.argv[5])
     for runs in (1, 2, 4):
@@ -256,6 +279,10 @@ if [ "$MODE" = gpu ]; then
 fi
 echo "== detector: letterbox + model + decode, batch $LAST_BATCH"
 "$BENCH_PY" "$MODEL_PY" detector "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$LAST_BATCH" | tee -a "$RAW"
+
+echo "== detector: changing batch sizes, call_batches auto and off"
+"$BENCH_PY" "$MODEL_PY" shapes "$PROVIDER" "$SIZE" "$BENCH_SECONDS" \
+    "1 2 3 5 8 13 21 $LAST_BATCH $LAST_BATCH 8 1 3" | tee -a "$RAW"
 
 # ---- 4: the pipeline at saturation, cameras from a file ---------------------------------------
 # A file, not stdin: the pipeline's processes are spawned and re-import the main module.
@@ -310,6 +337,11 @@ for r in rows:
             best = max(best, r["images_per_s"])  # what the pipeline's model can do at best
         print(f"| model alone, {r['precision']} | {r['provider']} ({r['active']}) | {r['batch']} "
               f"| {r['images_per_s']} | first call {r['first_call_s']} s |")
+    elif r.get("what") == "shapes":
+        calls = " ".join(f"{n}:{ms:g}" for n, ms in r["calls_ms"])
+        print(f"| detector, batch sizes changing (frames:ms per call), call_batches "
+              f"{r['call_batches'] or 'off'} {r['sized']} | {provider} | - | - | start (sessions "
+              f"+ warm-up) {r['start_s']} s; {calls} |")
     elif r.get("what") == "detector":
         print(f"| detector (letterbox+model+decode), {r['concurrent_runs']} concurrent runs | "
               f"{r['provider']} ({r['active']}) | {r['batch']} | {r['images_per_s']} | "
