@@ -121,12 +121,34 @@ def test_live_frame_is_drawn_only_while_someone_watches(tmp_path: Path) -> None:
     paths.live_watch.touch()  # what serving the frame does
     for i in range(10, 20):
         sampler.tick(now=1000.0 + i * 0.25)
-    assert live.written == 5 and len(reads) == 5 and paths.live.exists()
+    # The camera's frame never changed: written once, then once a second; a due tick that
+    # finds the frame it wrote asks again on the next tick (as for the clip history).
+    assert live.written == 3 and len(reads) == 7 and paths.live.exists()
     gone = paths.live_watch.stat().st_mtime - WATCH_TTL_S - 1
     os.utime(paths.live_watch, (gone, gone))
     for i in range(20, 30):
         sampler.tick(now=1000.0 + i * 0.25)
-    assert live.written == 5 and live.unwatched == 10
+    assert live.written == 3 and live.unwatched == 10
+
+
+def test_live_frames_above_the_cameras_rate_are_not_written_twice(tmp_path: Path) -> None:
+    """A 15 fps camera with `live_fps` 20: each of its frames written once, no repeats (they
+    showed a viewer 18.5 frames a second from a 15 fps camera, each one encoded for nothing);
+    a camera whose frame stops changing still has its frame written once a second."""
+    live = LiveFrameWriter(MediaPaths(tmp_path, "cam").live, 70)
+    clock = {"now": 1000.0}
+
+    def source() -> tuple[float, np.ndarray]:
+        now = clock["now"]
+        newest = min(now, 1003.0)  # the camera stops after 3 s
+        return 100.0 + int((newest - 1000.0) * 15) / 15, GREY
+
+    sampler = MediaSampler(source, OverlayState, clips=None, clip_fps=5, live=live, live_fps=20,
+                           stopping=threading.Event())  # fmt: skip
+    for i in range(500):  # 5 s of ticks every 10 ms
+        clock["now"] = 1000.0 + i * 0.01
+        sampler.tick(now=clock["now"])
+    assert 44 <= live.written - 2 <= 46, live.written  # 45 frames in 3 s, then 2 repeats
 
 
 def touch(path: Path, size: int, age_days: float, now: float) -> Path:

@@ -1,8 +1,9 @@
 """MediaSampler: the camera's media thread, off the capture and detection paths.
 
 At the clip rate it takes the newest frame from the camera's ring and adds it to the clip
-history; at the live rate it draws the overlay and writes `live.jpg`; every tick it lets the
-clip recorder start clips whose post-roll is complete. One ring read serves both.
+history; at the live rate it draws the overlay and writes `live.jpg` (a frame it already
+wrote only once a second); every tick it lets the clip recorder start clips whose post-roll
+is complete. One ring read serves both.
 """
 
 from __future__ import annotations
@@ -22,6 +23,13 @@ from atalaia.media.overlay import OverlayState
 log = logging.getLogger(__name__)
 
 FrameSource = Callable[[], tuple[float, NDArray[np.uint8]] | None]
+
+# A live frame already written is written again (with the newest overlay) only after this
+# long: with `live_fps` above the camera's own rate, the repeats cost an overlay and a JPEG
+# encode each and showed a viewer more frames than the camera has (18.5 for a 15 fps camera);
+# once a second keeps the file fresh for the API (`api/live.py`) and a still camera's overlay
+# current.
+LIVE_REPEAT_S = 1.0
 
 
 class MediaSampler:
@@ -53,6 +61,7 @@ class MediaSampler:
         self._last_clip = 0.0
         self._last_clip_ts = float("-inf")
         self._last_live = 0.0
+        self._last_live_ts = float("-inf")
 
     @property
     def enabled(self) -> bool:
@@ -80,8 +89,13 @@ class MediaSampler:
                     self._last_clip = now
                     self._last_clip_ts = ts
                     self.clips.add_frame(ts, image)
-                if live_due and self.live is not None:
+                if (
+                    live_due
+                    and self.live is not None
+                    and (ts > self._last_live_ts or now - self._last_live >= LIVE_REPEAT_S)
+                ):
                     self._last_live = now
+                    self._last_live_ts = ts
                     self.live.write(image, self.overlay(), ts)
         if self.clips is not None:
             self.clips.poll(time.time())
