@@ -171,6 +171,13 @@ class OnnxRuntimeSettings(DetectorBase):
     io_binding: Literal["auto", "on", "off"] = Field(
         "auto", description="auto: only on CUDA/TensorRT, where it saves copies."
     )
+    input_upload: Literal["auto", "float", "uint8"] = Field(
+        "auto",
+        description="How a batch reaches the model: float (scaled on the CPU by the letterbox) "
+        "or uint8 (whole pixels, a quarter of float32's bytes, scaled by a small graph on the "
+        "model's provider). auto: uint8 where the model runs on a device with I/O binding "
+        "(CUDA/TensorRT), float on the CPU.",
+    )
     call_batches: list[Annotated[int, Field(ge=1, le=64)]] | Literal["auto"] = Field(
         "auto",
         description="Batch sizes every model call is padded to, each size run by its own "

@@ -68,7 +68,14 @@ class BatchEngine:
         largest = sessions.sized[-1][0] if sessions.sized else batch_max
         self._batch_max = self._call_batch or largest
         workers = sessions.concurrent_runs
+        dtype: type[np.uint8] | type[np.float32] | type[np.float16]
         dtype = sessions.main.input.dtype  # float16 for a half-precision model
+        if sessions.uint8_input:  # pixels cross as bytes, scaled where the model runs
+            upload = sessions.main.pixel_upload(pixels)
+            solo = [sessions.solo] if sessions.solo is not None else []
+            for model in (sessions.main, *(m for _, m in sessions.sized), *solo):
+                model.take_pixels(upload)
+            dtype = np.uint8
         self._tensors = [InputTensor(*input_hw, dtype) for _ in range(workers)]
         self._pool = (
             ThreadPoolExecutor(workers - 1, thread_name_prefix="atalaia-detect")

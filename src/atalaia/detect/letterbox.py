@@ -80,10 +80,13 @@ def scaled_size(frame_hw: tuple[int, int], bound_hw: tuple[int, int]) -> tuple[i
 
 def letterbox_into(
     frame: NDArray[np.uint8],
-    slot: NDArray[np.float32 | np.float16],
+    slot: NDArray[np.float32 | np.float16 | np.uint8],
     pixels: PixelTransform,
 ) -> Letterbox:
-    """Resize `frame` (H x W x 3 BGR) into `slot` (3 x h x w), centred, keeping aspect ratio."""
+    """Resize `frame` (H x W x 3 BGR) into `slot` (3 x h x w), centred, keeping aspect ratio.
+
+    A uint8 slot gets the pixels unscaled (`input_upload: uint8`: the mean and scale are
+    applied where the model runs), its padding the pad colour itself."""
     height, width = frame.shape[:2]
     input_h, input_w = slot.shape[1:]
     new_h, new_w = scaled_size((height, width), (input_h, input_w))
@@ -100,7 +103,9 @@ def letterbox_into(
         planes = planes[::-1]
     region = slot[:, top : top + new_h, left : left + new_w]
     for plane, target in zip(planes, region, strict=True):
-        if pixels.mean and target.dtype != np.float32:  # one rounding to float16, not two
+        if target.dtype == np.uint8:
+            np.copyto(target, plane)
+        elif pixels.mean and target.dtype != np.float32:  # one rounding to float16, not two
             shifted = np.subtract(plane, np.float32(pixels.mean), dtype=np.float32)
             np.multiply(shifted, np.float32(pixels.scale), out=target)
         elif pixels.mean:
@@ -109,7 +114,7 @@ def letterbox_into(
         else:
             np.multiply(plane, np.float32(pixels.scale), out=target, dtype=np.float32)
 
-    pad = pixels.pad_value
+    pad = pixels.pad_pixel if slot.dtype == np.uint8 else pixels.pad_value
     slot[:, :top, :] = pad
     slot[:, top + new_h :, :] = pad
     slot[:, top : top + new_h, :left] = pad
@@ -152,15 +157,15 @@ class InputTensor:
         self,
         input_height: int,
         input_width: int,
-        dtype: type[np.float32] | type[np.float16] = np.float32,
+        dtype: type[np.float32] | type[np.float16] | type[np.uint8] = np.float32,
     ) -> None:
         self._hw = (input_height, input_width)
         self._dtype = dtype
-        self._data: NDArray[np.float32 | np.float16] = np.empty(0, dtype)
+        self._data: NDArray[np.float32 | np.float16 | np.uint8] = np.empty(0, dtype)
 
     def batch(
         self, size: int, hw: tuple[int, int] | None = None
-    ) -> NDArray[np.float32 | np.float16]:
+    ) -> NDArray[np.float32 | np.float16 | np.uint8]:
         """A contiguous `size` x 3 x H x W view (contents undefined until filled); H x W is
         `hw`, or the configured input."""
         height, width = hw or self._hw

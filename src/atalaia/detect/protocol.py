@@ -36,6 +36,8 @@ class DetectorInfo:
     input_shape: Literal["fit", "square"] = "square"
     # `call_batches`: the sizes every model call is padded to, one session each; () for none.
     call_batches: tuple[int, ...] = ()
+    # `input_upload`: "uint8" when batches cross as pixels and are scaled by the provider.
+    input_upload: Literal["float", "uint8"] = "float"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -90,6 +90,8 @@ class ModelSessions:
     # `call_batches`: (batch size, the session that runs only that size), smallest first; the
     # largest is `main`. Empty: calls run at their own size on `main`.
     sized: tuple[tuple[int, OnnxModel], ...] = ()
+    # `input_upload`: batches go to the model as uint8 pixels, scaled where the model runs.
+    uint8_input: bool = False
 
     def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
         """Warm every session up, each sized one at its own size (on CUDA that first call
@@ -141,6 +143,7 @@ class ModelSessions:
             io_binding=self.main.uses_io_binding,
             lone_frame_ms=self.lone_frame_ms,
             call_batches=tuple(size for size, _ in self.sized),
+            input_upload="uint8" if self.uint8_input else "float",
         )
 
 
@@ -150,19 +153,24 @@ def open_sessions(path: Path, settings: OnnxRuntimeSettings) -> ModelSessions:
     on_gpu = providers[0][0] in DEVICE_MEMORY_PROVIDERS
     intra, concurrent = plan_threads(settings.intra_op_threads, settings.concurrent_runs, on_gpu)
     main = OnnxModel(path, providers, intra, concurrent, settings.io_binding)
+    uint8 = settings.input_upload == "uint8" or (
+        settings.input_upload == "auto" and on_gpu and main.uses_io_binding
+    )
     sizes = call_batch_sizes(settings.call_batches, settings.batch_max, on_gpu)
     if sizes and main.input.batch is None:
         sized = tuple(
             (size, OnnxModel(path, providers, intra, concurrent, settings.io_binding))
             for size in sizes[:-1]
         )
-        return ModelSessions(main, None, intra, concurrent, sized=(*sized, (sizes[-1], main)))
+        return ModelSessions(
+            main, None, intra, concurrent, sized=(*sized, (sizes[-1], main)), uint8_input=uint8
+        )
     solo = None
     cores = usable_cores()
     if settings.latency_session is not False and not on_gpu and concurrent > 1 and cores > intra:
         solo = OnnxModel(path, providers, cores, 1, settings.io_binding)
     measure = settings.latency_session == "auto" and solo is not None
-    return ModelSessions(main, solo, intra, concurrent, measure_solo=measure)
+    return ModelSessions(main, solo, intra, concurrent, measure_solo=measure, uint8_input=uint8)
 
 
 def call_batch_sizes(

@@ -26,10 +26,13 @@ import onnxruntime as ort
 from numpy.typing import NDArray
 
 from atalaia.detect.errors import InferenceError, ModelLoadError
+from atalaia.detect.letterbox import PixelTransform
+from atalaia.detect.pixel_upload import PixelUpload
 from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS, warn_on_silent_fallback
 
 IoBinding = Literal["auto", "on", "off"]
 InputBatch = NDArray[np.float32 | np.float16]
+PixelBatch = NDArray[np.float32 | np.float16 | np.uint8]  # what the letterbox fills
 # ONNX element types an image input may have, and the numpy type the batch is built in.
 INPUT_DTYPES: dict[str, type[np.float32] | type[np.float16]] = {
     "tensor(float)": np.float32,
@@ -71,11 +74,28 @@ class OnnxModel:
         self.uses_io_binding = io_binding == "on" or (io_binding == "auto" and on_device)
         self._device = "cuda" if on_device else "cpu"
         self._device_id = int(dict(providers).get(self.active_providers[0], {}).get("device_id", 0))
+        self._providers = providers
         self._thread_state = threading.local()
+        self._pixels: PixelUpload | None = None
 
-    def run(self, batch: InputBatch) -> list[NDArray[np.float32]]:
-        """Outputs of one model call on a contiguous batch of the input's dtype, as float32."""
+    def pixel_upload(self, pixels: PixelTransform) -> PixelUpload:
+        """A converter from uint8 letterboxed batches to this model's input, on its device."""
+        return PixelUpload(pixels, self.input.dtype, self._providers, self._device, self._device_id)
+
+    def take_pixels(self, upload: PixelUpload) -> None:
+        """From now on `run` also takes uint8 batches, converted by `upload`."""
+        self._pixels = upload
+
+    def run(self, batch: PixelBatch) -> list[NDArray[np.float32]]:
+        """Outputs of one model call on a contiguous batch of the input's dtype (or of uint8
+        pixels, after `take_pixels`), as float32."""
+        if batch.dtype == np.uint8 and self._pixels is None:
+            raise TypeError("a uint8 batch needs take_pixels() first")
         try:
+            if batch.dtype == np.uint8 and self._pixels is not None:
+                if self.uses_io_binding:
+                    return self._run_bound(self._pixels.to_device(batch))
+                batch = self._pixels.to_host(batch)
             if self.uses_io_binding:
                 return self._run_bound(batch)
             outputs = self._session.run(self.output_names, {self.input.name: batch})
@@ -108,9 +128,13 @@ class OnnxModel:
                 )
         return [tuple(o.shape) for o in outputs]
 
-    def _run_bound(self, batch: InputBatch) -> list[NDArray[np.float32]]:
+    def _run_bound(self, batch: InputBatch | Any) -> list[NDArray[np.float32]]:
+        """One call with I/O binding; `batch` is a host array or an OrtValue already on the
+        device (`PixelUpload.to_device`)."""
         binding = self._session.io_binding()
-        if self._device == "cpu":
+        if not isinstance(batch, np.ndarray):
+            binding.bind_ortvalue_input(self.input.name, batch)
+        elif self._device == "cpu":
             binding.bind_cpu_input(self.input.name, batch)
         else:
             binding.bind_ortvalue_input(self.input.name, self._device_input(batch))
