@@ -9,8 +9,10 @@
 #   2. measures the built-in YOLO11n at 640 alone (no pre/post-processing): batched images/s
 #      on CUDA, input copied with I/O binding as the detector does, float32 and (when
 #      onnxconverter-common is there) float16; TensorRT float16 when its libraries load;
-#   3. measures atalaia's detector (letterbox + model + decode) at batch 32 with 1, 2 and 4
-#      concurrent runs (pre-processing of one share overlapping the GPU run of another);
+#   3. measures atalaia's session alone with float32 and uint8 input (`input_upload`), and its
+#      detector (letterbox + model + decode) at batch 32 with 1, 2 and 4 concurrent runs
+#      (pre-processing of one share overlapping the GPU run of another), float32 and uint8
+#      input, and on changing batch sizes with `call_batches` auto and off;
 #   4. runs `bench.pipeline --mode saturation` with 16 and 32 cameras from a file on CUDA;
 #   5. prints one markdown table (with the GPU's name from nvidia-smi) and writes it, with the
 #      raw JSON, to $OUT (or /tmp/atalaia-gpu-bench).
@@ -139,6 +141,7 @@ import onnxruntime as ort
 from atalaia.config.detectors import OnnxDetectorConfig
 from atalaia.detect import build_detector, default_object_model, sample_image
 from atalaia.detect.letterbox import ULTRALYTICS_PIXELS, letterbox_into
+from atalaia.detect.session import OnnxModel
 
 what, provider, size, seconds = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
 ORT = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
@@ -215,16 +218,32 @@ def model_alone(batch: int, precision: str, name: str, options: dict) -> None:
                       "first_call_s": round(first, 2)}))
 
 
-def detector(batch: int, runs: int) -> None:
+def detector(batch: int, runs: int, upload: str) -> None:
     config = OnnxDetectorConfig(providers=[provider], input_size=size, batch_max=batch,
-                                concurrent_runs=runs)
+                                concurrent_runs=runs, input_upload=upload)
     det = build_detector(config)
     chunk = [frames[i % len(frames)] for i in range(batch)]
     rate = timed(lambda: det.detect(chunk), batch)
     print(json.dumps({"what": "detector", "provider": provider, "active": det.info.providers[0],
                       "batch": batch, "concurrent_runs": runs, "io_binding": det.info.io_binding,
-                      "images_per_s": round(rate, 1)}))
+                      "upload": det.info.input_upload, "images_per_s": round(rate, 1)}))
     det.close()
+
+
+def session(batch: int, upload: str) -> None:
+    """atalaia's session alone (no letterbox, no decoding) on one batch: float32 input, or
+    uint8 pixels scaled on the provider (`input_upload`); outputs back on the host."""
+    chain = [(ORT[provider], {})] + ([] if provider == "cpu" else [(ORT["cpu"], {})])
+    model = OnnxModel(default_object_model().model, chain, 1, 1)
+    tensor = np.empty((batch, 3, size, size), np.uint8 if upload == "uint8" else np.float32)
+    for i in range(batch):
+        letterbox_into(frames[i % len(frames)], tensor[i], ULTRALYTICS_PIXELS)
+    if upload == "uint8":
+        model.take_pixels(model.pixel_upload(ULTRALYTICS_PIXELS))
+    model.run(tensor)  # plans the convolutions for this shape
+    rate = timed(lambda: model.run(tensor), batch)
+    print(json.dumps({"what": "session", "provider": provider, "batch": batch, "upload": upload,
+                      "io_binding": model.uses_io_binding, "images_per_s": round(rate, 1)}))
 
 
 def shape_changes(sizes: list[int]) -> None:
@@ -261,10 +280,15 @@ elif what == "tensorrt":
         "trt_profile_opt_shapes": shapes, "trt_profile_max_shapes": shapes})
 elif what == "shapes":
     shape_changes([int(n) for n in sys.argv[5].split()])
+elif what == "session":
+    for batch in map(int, sys.argv[5].split()):
+        for upload in ("float", "uint8"):
+            session(batch, upload)
 else:
     batch = int(sys.argv[5])
-    for runs in (1, 2, 4):
-        detector(batch, runs)
+    for upload in ("float", "uint8"):
+        for runs in (1, 2, 4):
+            detector(batch, runs, upload)
 PY
 
 RAW="$RESULTS/gpu-bench.jsonl"
@@ -277,6 +301,8 @@ if [ "$MODE" = gpu ]; then
     timeout "${TRT_TIMEOUT:-180}" "$BENCH_PY" "$MODEL_PY" tensorrt tensorrt "$SIZE" \
         "$BENCH_SECONDS" "$LAST_BATCH" | tee -a "$RAW" || echo "   TensorRT: no result (timed out or failed)"
 fi
+echo "== atalaia's session alone, float32 and uint8 input (batches $BATCHES)"
+"$BENCH_PY" "$MODEL_PY" session "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$BATCHES" | tee -a "$RAW"
 echo "== detector: letterbox + model + decode, batch $LAST_BATCH"
 "$BENCH_PY" "$MODEL_PY" detector "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$LAST_BATCH" | tee -a "$RAW"
 
@@ -342,10 +368,13 @@ for r in rows:
         print(f"| detector, batch sizes changing (frames:ms per call), call_batches "
               f"{r['call_batches'] or 'off'} {r['sized']} | {provider} | - | - | start (sessions "
               f"+ warm-up) {r['start_s']} s; {calls} |")
+    elif r.get("what") == "session":
+        print(f"| atalaia's session alone, {r['upload']} input | {r['provider']} | {r['batch']} "
+              f"| {r['images_per_s']} | I/O binding {r['io_binding']} |")
     elif r.get("what") == "detector":
-        print(f"| detector (letterbox+model+decode), {r['concurrent_runs']} concurrent runs | "
-              f"{r['provider']} ({r['active']}) | {r['batch']} | {r['images_per_s']} | "
-              f"I/O binding {r['io_binding']} |")
+        print(f"| detector (letterbox+model+decode), {r['upload']} input, "
+              f"{r['concurrent_runs']} concurrent runs | {r['provider']} ({r['active']}) | "
+              f"{r['batch']} | {r['images_per_s']} | I/O binding {r['io_binding']} |")
 for r in rows:
     if r.get("mode") == "saturation":
         offered = round(sum(r["fps_captured"].values()), 1)
