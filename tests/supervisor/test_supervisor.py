@@ -70,6 +70,27 @@ def test_hung_process_is_restarted(supervisor: Supervisor) -> None:
     assert "no heartbeat progress" in supervisor.status()["stuck"]["reason"]
 
 
+def test_loading_longer_than_the_heartbeat_timeout_is_not_a_hang(log_file: Path) -> None:
+    """Before its first progress a child is loading (models, TensorRT engines): judged by
+    `start_timeout`, not `heartbeat_timeout`; once working, by the heartbeat timeout again."""
+    writer = LogWriter(level="INFO", file=log_file, console=False)
+    cfg = SupervisorConfig(heartbeat_interval=0.2, heartbeat_timeout=1.0, start_timeout=6.0)
+    sup = Supervisor(cfg, writer.queue)
+    sup.start()
+    try:
+        sup.add(spec("slow", workers.loads_slowly))
+        sup.add(spec("stuck_loading", workers.never_starts))
+        assert wait_for(lambda: sup.status()["slow"]["stats"].get("beats", 0) > 0, timeout=10)
+        assert sup.status()["slow"]["restarts"] == 0
+        assert wait_for(lambda: sup.status()["stuck_loading"]["restarts"] >= 1, timeout=15)
+        reason = sup.status()["stuck_loading"]["reason"]
+        assert "still starting after" in reason and "start_timeout 6.0s" in reason, reason
+        assert sup.status()["slow"]["restarts"] == 0
+    finally:
+        sup.stop(timeout=10)
+        writer.stop()
+
+
 def test_restart_window_stops_restarts_and_says_why(supervisor: Supervisor, log_file: Path) -> None:
     supervisor.add(spec("bad", workers.crashes))
     assert wait_for(lambda: supervisor.status()["bad"]["state"] == "failed", timeout=40)

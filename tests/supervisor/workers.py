@@ -67,3 +67,16 @@ def stubborn(ctx: ChildContext) -> None:
     while True:
         ctx.progress()
         time.sleep(0.05)
+
+
+def loads_slowly(ctx: ChildContext) -> None:
+    """Loads for 3 s (longer than the tests' heartbeat timeout) before its loop starts, as a
+    detector opening its models does."""
+    time.sleep(3.0)
+    steady(ctx)
+
+
+def never_starts(ctx: ChildContext) -> None:
+    """Heartbeat thread alive, never reaches its loop."""
+    while True:
+        time.sleep(1)

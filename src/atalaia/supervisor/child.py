@@ -166,7 +166,8 @@ def child_main(target: Callable[[ChildContext], None], ctx: ChildContext) -> Non
     signal.signal(signal.SIGTERM, lambda *_: ctx.stop_event.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides the shutdown order
     lower_priority(ctx.nice)
-    ctx.progress()
+    # No progress reported here: until the worker's loop reports its first, the child is
+    # loading (a detector opening its models) and is judged by `start_timeout`.
     threading.Thread(target=_heartbeats, args=(ctx,), name="heartbeat", daemon=True).start()
     threading.Thread(target=_commands, args=(ctx,), name="commands", daemon=True).start()
     log.info("%s started (pid %d)", ctx.name, os.getpid())

@@ -304,6 +304,7 @@ class Monitor:
         record.stats, record.stats_pid = None, process.pid
         record.state, record.restart_due = State.RUNNING, None
         record.progress_at = record.heartbeat_at = now
+        record.working = False
         self._dirty = True
         log.info("started %s (pid %s)", spec.name, process.pid)
 
@@ -363,19 +364,32 @@ class Monitor:
             self._release(record)
             self._failed(record, now, f"exited with code {exitcode}")
         elif not self._progressing(record, now):
-            why = (
-                f"no heartbeat progress for {now - record.progress_at:.1f}s "
-                f"(timeout {self.config.heartbeat_timeout}s)"
-            )
+            if record.working:
+                why = (
+                    f"no heartbeat progress for {now - record.progress_at:.1f}s "
+                    f"(timeout {self.config.heartbeat_timeout}s)"
+                )
+            else:
+                why = (
+                    f"still starting after {now - record.progress_at:.1f}s, no progress yet "
+                    f"(start_timeout {self._start_timeout()}s)"
+                )
             self._stop_process(record, Then.FAILED, 0.0, why=why, kill=True)
 
+    def _start_timeout(self) -> float:
+        return max(self.config.start_timeout, self.config.heartbeat_timeout)
+
     def _progressing(self, record: ChildRecord, now: float) -> bool:
-        """Progress within the heartbeat timeout? When it looks stale, everything the child
-        sent is read first: a backlog past `MAX_MESSAGES` may hold a newer heartbeat."""
-        if now - record.progress_at <= self.config.heartbeat_timeout:
-            return True
-        self._receive(record, limit=None)
-        return now - record.progress_at <= self.config.heartbeat_timeout
+        """Progress within the heartbeat timeout (the start timeout while the child has not
+        reported any yet)? When it looks stale, everything the child sent is read first: a
+        backlog past `MAX_MESSAGES` may hold a newer heartbeat."""
+        for read_all in (False, True):
+            if read_all:
+                self._receive(record, limit=None)
+            limit = self.config.heartbeat_timeout if record.working else self._start_timeout()
+            if now - record.progress_at <= limit:
+                return True
+        return False
 
     def _advance_exit(self, record: ChildRecord, now: float) -> None:
         exit_, process = record.exit, record.process
@@ -470,6 +484,7 @@ class Monitor:
                 if isinstance(message, Heartbeat):
                     record.heartbeat_at = time.monotonic()
                     record.progress_at = max(record.progress_at, message.progress)
+                    record.working = record.working or message.progress > 0
                     record.stats, record.stats_pid = message.stats, pid
                     self._dirty = True
                 elif isinstance(message, Log):

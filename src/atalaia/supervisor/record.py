@@ -59,6 +59,9 @@ class ChildRecord:
     conn_eof: bool = False
     progress_at: float = 0.0
     heartbeat_at: float = 0.0
+    # Whether the child has reported progress since it was started: until then it is loading
+    # (models, TensorRT engines) and is judged by `start_timeout`, not `heartbeat_timeout`.
+    working: bool = False
     restarts: int = 0
     restart_due: float | None = None
     reason: str | None = None
