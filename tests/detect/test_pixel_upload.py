@@ -16,6 +16,7 @@ from atalaia.config.detectors import OnnxDetectorConfig
 from atalaia.detect import build_detector
 from atalaia.detect.letterbox import PixelTransform, letterbox_into
 from atalaia.detect.pixel_graph import MODEL_INPUT, PIXELS_INPUT, pixel_graph
+from atalaia.detect.pixel_upload import converter_providers
 from atalaia.detect.session import OnnxModel
 
 from .test_batching import assert_same, eight_frames
@@ -86,6 +87,18 @@ def test_auto_keeps_the_float_letterbox_on_the_cpu() -> None:
         assert detector.info.input_upload == "float"
     finally:
         detector.close()
+
+
+def test_the_converter_runs_on_cuda_where_the_model_runs_on_tensorrt() -> None:
+    trt = ("TensorrtExecutionProvider", {"trt_fp16_enable": "True", "device_id": "1"})
+    cuda = ("CUDAExecutionProvider", {"device_id": "1", "gpu_mem_limit": "1024"})
+    cpu = ("CPUExecutionProvider", {})
+    assert converter_providers([trt, cuda, cpu], 1) == [cuda, cpu]
+    assert converter_providers([trt, cpu], 1) == [
+        ("CUDAExecutionProvider", {"device_id": "1"}),
+        cpu,
+    ]
+    assert converter_providers([cuda, cpu], 1) == [cuda, cpu]
 
 
 @pytest.fixture

@@ -39,11 +39,12 @@ class PixelUpload:
         options.log_severity_level = 3
         options.intra_op_num_threads = 1
         graph = pixel_graph(pixels.mean, pixels.scale, float16=model_dtype == np.float16)
+        chain = converter_providers(providers, device_id)
         self._session = ort.InferenceSession(
             graph,
             options,
-            providers=[name for name, _ in providers],
-            provider_options=[opts for _, opts in providers],
+            providers=[name for name, _ in chain],
+            provider_options=[opts for _, opts in chain],
         )
         self._device = device
         self._device_id = device_id
@@ -75,3 +76,20 @@ class PixelUpload:
         else:
             value.update_inplace(batch)
         return value
+
+
+def converter_providers(
+    providers: list[tuple[str, dict[str, str]]], device_id: int
+) -> list[tuple[str, dict[str, str]]]:
+    """The model's providers for the converter, TensorRT replaced by CUDA: TensorRT would
+    build an engine per input shape for three elementwise operators that CUDA runs as they
+    are (the model's own session keeps TensorRT)."""
+    listed = {name for name, _ in providers}
+    chain: list[tuple[str, dict[str, str]]] = []
+    for name, opts in providers:
+        if name == "TensorrtExecutionProvider":
+            if "CUDAExecutionProvider" in listed:
+                continue
+            name, opts = "CUDAExecutionProvider", {"device_id": str(device_id)}
+        chain.append((name, opts))
+    return chain
