@@ -22,7 +22,9 @@
 #   WHEELS=DIR bash scripts/gpu-bench.sh      # GPU machine offline: every wheel in DIR (what
 #                                             # its python3 lacks, onnxruntime-gpu) --no-deps
 #                                             # into $SITE, first on PYTHONPATH
-#   bash scripts/gpu-bench.sh --wheels DIR    # here: download those wheels (Python 3.12)
+#   bash scripts/gpu-bench.sh --wheels DIR    # here: download those wheels (Python 3.12);
+#                                             # HAVE=FILE (the GPU machine's pip freeze):
+#                                             # leave out what it already holds
 #   bash scripts/gpu-bench.sh --cpu-check     # any machine: the same steps on the CPU provider
 #                                             # with ./.venv, small sizes, no install
 # Settings (environment): ORT_VERSION (1.31.1: CUDA 13, cuDNN 9), PYTHON (python3), VENV,
@@ -64,11 +66,28 @@ PY
 if [ "$MODE" = wheels ]; then
     mkdir -p "$WHEEL_DIR"
     requirements python3 >"$WHEEL_DIR/requirements.txt"
+    echo "onnxconverter-common" >>"$WHEEL_DIR/requirements.txt" # the float16 rows
     python3 -m pip download -q --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
         --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
         --platform manylinux1_x86_64 --platform any \
         -d "$WHEEL_DIR" -r "$WHEEL_DIR/requirements.txt"
+    if [ -n "${HAVE:-}" ]; then
+        # HAVE: the GPU machine's `python3 -m pip list --format=freeze`. Its packages are not
+        # carried (a CUDA image holds numpy, OpenCV, the CPU onnxruntime...); with WHEELS what
+        # is left is installed --no-deps, so the machine's versions must suit atalaia's pins.
+        python3 - "$WHEEL_DIR" "$HAVE" <<'PY'
+import pathlib, re, sys
+folder, have = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+norm = lambda name: re.sub(r"[-_.]+", "-", name).lower()
+present = {norm(line.split("==")[0]) for line in have.read_text().splitlines() if "==" in line}
+present.discard("onnxruntime-gpu")
+for wheel in sorted(folder.glob("*.whl")):
+    if norm(wheel.name.split("-")[0]) in present:
+        wheel.unlink()
+        print("already there:", wheel.name)
+PY
+    fi
     du -sh "$WHEEL_DIR"
     exit 0
 fi
