@@ -10,7 +10,7 @@
 #      on CUDA, input copied with I/O binding as the detector does, float32 and (when
 #      onnxconverter-common is there) float16; TensorRT float16 when its libraries load;
 #   3. measures atalaia's session alone with float32 and uint8 input (`input_upload`), and its
-#      detector (letterbox + model + decode) at batch 32 with 1, 2 and 4 concurrent runs
+#      detector (letterbox + model + decode) at batch 32 with 1 and 2 concurrent runs
 #      (pre-processing of one share overlapping the GPU run of another), float32 and uint8
 #      input, and on changing batch sizes with `call_batches` auto and off;
 #   4. runs `bench.pipeline --mode saturation` with 16 and 32 cameras from a file on CUDA;
@@ -238,8 +238,9 @@ def model_alone(batch: int, precision: str, name: str, options: dict) -> None:
 
 
 def detector(batch: int, runs: int, upload: str) -> None:
+    # One batch size here, so one sized session (auto would plan six at start).
     config = OnnxDetectorConfig(providers=[provider], input_size=size, batch_max=batch,
-                                concurrent_runs=runs, input_upload=upload)
+                                concurrent_runs=runs, input_upload=upload, call_batches=[batch])
     det = build_detector(config)
     chunk = [frames[i % len(frames)] for i in range(batch)]
     rate = timed(lambda: det.detect(chunk), batch)
@@ -306,7 +307,7 @@ elif what == "session":
 else:
     batch = int(sys.argv[5])
     for upload in ("float", "uint8"):
-        for runs in (1, 2, 4):
+        for runs in (1, 2):
             detector(batch, runs, upload)
 PY
 
