@@ -104,12 +104,14 @@ class SupervisorConfig(StrictModel):
     heartbeat_interval: float = Field(5.0, gt=0, le=600)
     heartbeat_timeout: float = Field(30.0, gt=0, le=3600)
     start_timeout: float = Field(
-        300.0,
+        900.0,
         gt=0,
         le=7200,
         description="How long a started child may load before its first progress (a detector "
-        "opening its models: TensorRT builds engines then, for minutes; CUDA plans each batch "
-        "size); after that, heartbeat_timeout applies. The larger of the two is used.",
+        "opening its models: on its first start TensorRT builds an engine per batch size of "
+        "call_batches, each taking up to minutes, then loads them from its cache; CUDA plans "
+        "each size in seconds); after that, heartbeat_timeout applies. The larger of the two "
+        "is used.",
     )
     max_restarts: int = Field(5, ge=0, le=10000)
     restart_window: float = Field(3600.0, gt=0, le=7 * 86400)
