@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
 from atalaia import __version__
 from atalaia.api import background, cameras, events, live, metrics, nodes, ui
 from atalaia.api.auth import TokenCheck, token_for_config
+from atalaia.api.bodies import refresh_bodies
 from atalaia.api.limits import add_request_limits
 from atalaia.api.masking import add_secret_masking
 from atalaia.config import AtalaiaConfig
@@ -55,4 +57,11 @@ def create_app(
     app.include_router(ui.router)
     # Socket.IO at /socket.io and GET /health; frames go to the cameras' detector process.
     attach_realtime(app, config, lambda: manager.client_detection, token_check)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            refresh_bodies()  # plugin types registered since import (a deployment's rules)
+        return FastAPI.openapi(app)
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

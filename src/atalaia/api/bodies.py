@@ -16,7 +16,7 @@ import gc
 import json
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from fastapi import HTTPException, Request
 from pydantic import BaseModel, ValidationError
@@ -160,3 +160,27 @@ def body_schema(schema: dict[str, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": inline_schema(schema)}},
         }
     }
+
+
+class LazyBody(dict[str, Any]):
+    """`openapi_extra` (`body_schema`) made again each time an app makes its OpenAPI document
+    (`refresh_bodies`): a body holding plugin configs (rules, sinks) then lists the types
+    registered by then, a deployment's own included, not only those there at import."""
+
+    made: ClassVar[list[LazyBody]] = []
+
+    def __init__(self, schema: Callable[[], dict[str, Any]]) -> None:
+        super().__init__(body_schema(schema()))
+        self._schema = schema
+        LazyBody.made.append(self)
+
+    def refresh(self) -> None:
+        fresh = body_schema(self._schema())
+        self.clear()
+        self.update(fresh)
+
+
+def refresh_bodies() -> None:
+    """Every `LazyBody` made again from the plugins registered now."""
+    for body in LazyBody.made:
+        body.refresh()

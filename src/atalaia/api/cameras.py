@@ -14,7 +14,7 @@ from fastapi import Path as FastApiPath
 from pydantic import TypeAdapter, ValidationError
 
 from atalaia.api.auth import require_token
-from atalaia.api.bodies import body_schema, validated_body, validation_detail
+from atalaia.api.bodies import LazyBody, validated_body, validation_detail
 from atalaia.config import CameraConfig, ZoneConfig
 from atalaia.config.cameras import MAX_RULES_PER_CAMERA, MAX_ZONES_PER_CAMERA, RuleConfig
 from atalaia.pipeline.snapshots import camera_snapshot
@@ -27,12 +27,14 @@ UNPROCESSABLE = 422  # named differently across Starlette versions
 router = APIRouter(prefix="/api/cameras", tags=["cameras"], dependencies=[Depends(require_token)])
 
 CameraId = Annotated[str, FastApiPath(min_length=1, max_length=64, description="the camera's id")]
-_CAMERA_BODY = body_schema(CameraConfig.model_json_schema())
-_ZONES_BODY = body_schema(
-    {**TypeAdapter(list[ZoneConfig]).json_schema(), "maxItems": MAX_ZONES_PER_CAMERA}
+# Made again with each OpenAPI document: rule and sink types registered after this import
+# (a deployment's own) are in them too.
+_CAMERA_BODY = LazyBody(CameraConfig.model_json_schema)
+_ZONES_BODY = LazyBody(
+    lambda: {**TypeAdapter(list[ZoneConfig]).json_schema(), "maxItems": MAX_ZONES_PER_CAMERA}
 )
-_RULES_BODY = body_schema(
-    {**TypeAdapter(list[RuleConfig]).json_schema(), "maxItems": MAX_RULES_PER_CAMERA}
+_RULES_BODY = LazyBody(
+    lambda: {**TypeAdapter(list[RuleConfig]).json_schema(), "maxItems": MAX_RULES_PER_CAMERA}
 )
 
 
