@@ -13,13 +13,13 @@ float letterbox there, which scales in the same pass as it copies).
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
+from atalaia.detect.device_buffers import DeviceBuffers
 from atalaia.detect.letterbox import PixelTransform
 from atalaia.detect.pixel_graph import MODEL_INPUT, PIXELS_INPUT, pixel_graph
 
@@ -48,7 +48,7 @@ class PixelUpload:
         )
         self._device = device
         self._device_id = device_id
-        self._thread_state = threading.local()
+        self._buffers = DeviceBuffers(device, device_id)
 
     def to_host(self, batch: NDArray[Any]) -> NDArray[np.float32 | np.float16]:
         """The model's input for `batch`, on the host."""
@@ -61,21 +61,10 @@ class PixelUpload:
         """The model's input for `batch`, as an OrtValue left on the device: the uint8 batch
         is copied into this thread's reused device buffer, the graph runs there."""
         binding = self._session.io_binding()
-        binding.bind_ortvalue_input(PIXELS_INPUT, self._device_buffer(batch))
+        binding.bind_ortvalue_input(PIXELS_INPUT, self._buffers.refreshed(batch))
         binding.bind_output(MODEL_INPUT, self._device, self._device_id)
         self._session.run_with_iobinding(binding)
         return binding.get_outputs()[0]
-
-    def _device_buffer(self, batch: NDArray[Any]) -> Any:
-        buffers: dict[tuple[int, ...], Any] = getattr(self._thread_state, "buffers", {})
-        self._thread_state.buffers = buffers
-        value = buffers.get(batch.shape)
-        if value is None:
-            value = ort.OrtValue.ortvalue_from_numpy(batch, self._device, self._device_id)
-            buffers[batch.shape] = value
-        else:
-            value.update_inplace(batch)
-        return value
 
 
 def converter_providers(

@@ -16,7 +16,6 @@ and fetches every output in one device-to-host copy after the run.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -25,6 +24,7 @@ import numpy as np
 import onnxruntime as ort
 from numpy.typing import NDArray
 
+from atalaia.detect.device_buffers import DeviceBuffers
 from atalaia.detect.errors import InferenceError, ModelLoadError
 from atalaia.detect.letterbox import PixelTransform
 from atalaia.detect.pixel_upload import PixelUpload
@@ -75,7 +75,7 @@ class OnnxModel:
         self._device = "cuda" if on_device else "cpu"
         self._device_id = int(dict(providers).get(self.active_providers[0], {}).get("device_id", 0))
         self._providers = providers
-        self._thread_state = threading.local()
+        self._buffers = DeviceBuffers(self._device, self._device_id)
         self._pixels: PixelUpload | None = None
 
     def pixel_upload(self, pixels: PixelTransform) -> PixelUpload:
@@ -137,23 +137,11 @@ class OnnxModel:
         elif self._device == "cpu":
             binding.bind_cpu_input(self.input.name, batch)
         else:
-            binding.bind_ortvalue_input(self.input.name, self._device_input(batch))
+            binding.bind_ortvalue_input(self.input.name, self._buffers.refreshed(batch))
         for name in self.output_names:
             binding.bind_output(name, "cpu")
         self._session.run_with_iobinding(binding)
         return [_float32(o) for o in binding.copy_outputs_to_cpu()]
-
-    def _device_input(self, batch: InputBatch) -> Any:
-        """This thread's device buffer for a batch of this shape, refreshed from `batch`."""
-        buffers: dict[tuple[int, ...], Any] = getattr(self._thread_state, "buffers", {})
-        self._thread_state.buffers = buffers
-        value = buffers.get(batch.shape)
-        if value is None:
-            value = ort.OrtValue.ortvalue_from_numpy(batch, self._device, self._device_id)
-            buffers[batch.shape] = value
-        else:
-            value.update_inplace(batch)
-        return value
 
 
 def _open_session(
