@@ -52,17 +52,23 @@ def test_a_uint8_letterbox_holds_the_pixels_and_pads_with_the_pad_colour(
     assert placed.pad_top > 0 and (as_bytes[:, : placed.pad_top] == pixels.pad_pixel).all()
 
 
+@pytest.mark.parametrize("io_binding", ["off", "on"])
 def test_a_detector_with_uint8_upload_finds_what_the_float_one_finds(
-    default_detector_square: OnnxDetectorConfig, photo: NDArray[np.uint8]
+    default_detector_square: OnnxDetectorConfig, photo: NDArray[np.uint8], io_binding: str
 ) -> None:
+    """With `io_binding: on` the converter's output stays an OrtValue bound as the model's
+    input, as on a GPU (here the device is the CPU): the chaining a GPU run uses."""
     frames = eight_frames(photo)
     results = {}
     for upload in ("float", "uint8"):
         detector = build_detector(
-            default_detector_square.model_copy(update={"input_upload": upload})
+            default_detector_square.model_copy(
+                update={"input_upload": upload, "io_binding": io_binding}
+            )
         )
         try:
             assert detector.info.input_upload == upload
+            assert detector.info.io_binding == (io_binding == "on")
             results[upload] = detector.detect(frames)
         finally:
             detector.close()
