@@ -72,8 +72,7 @@ class BatchEngine:
         dtype = sessions.main.input.dtype  # float16 for a half-precision model
         if sessions.uint8_input:  # pixels cross as bytes, scaled where the model runs
             upload = sessions.main.pixel_upload(pixels)
-            solo = [sessions.solo] if sessions.solo is not None else []
-            for model in (sessions.main, *(m for _, m in sessions.sized), *solo):
+            for model in sessions.models():
                 model.take_pixels(upload)
             dtype = np.uint8
         self._tensors = [InputTensor(*input_hw, dtype) for _ in range(workers)]

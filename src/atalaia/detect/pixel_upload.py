@@ -46,8 +46,6 @@ class PixelUpload:
             providers=[name for name, _ in chain],
             provider_options=[opts for _, opts in chain],
         )
-        self._device = device
-        self._device_id = device_id
         self._buffers = DeviceBuffers(device, device_id)
 
     def to_host(self, batch: NDArray[Any]) -> NDArray[np.float32 | np.float16]:
@@ -62,7 +60,7 @@ class PixelUpload:
         is copied into this thread's reused device buffer, the graph runs there."""
         binding = self._session.io_binding()
         binding.bind_ortvalue_input(PIXELS_INPUT, self._buffers.refreshed(batch))
-        binding.bind_output(MODEL_INPUT, self._device, self._device_id)
+        binding.bind_output(MODEL_INPUT, self._buffers.device, self._buffers.device_id)
         self._session.run_with_iobinding(binding)
         return binding.get_outputs()[0]
 

@@ -93,6 +93,11 @@ class ModelSessions:
     # `input_upload`: batches go to the model as uint8 pixels, scaled where the model runs.
     uint8_input: bool = False
 
+    def models(self) -> tuple[OnnxModel, ...]:
+        """Every session of the model, once each: main, the other sized ones, solo."""
+        others = [model for _, model in self.sized[:-1]]
+        return (self.main, *others, *([self.solo] if self.solo is not None else []))
+
     def warm_up(self, input_hw: tuple[int, int]) -> list[tuple[int, ...]]:
         """Warm every session up, each sized one at its own size (on CUDA that first call
         plans the convolutions for the shape, seconds, so it is paid here and not by the

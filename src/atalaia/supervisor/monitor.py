@@ -372,24 +372,24 @@ class Monitor:
             else:
                 why = (
                     f"still starting after {now - record.progress_at:.1f}s, no progress yet "
-                    f"(start_timeout {self._start_timeout()}s)"
+                    f"(start_timeout {self._progress_limit(record)}s)"
                 )
             self._stop_process(record, Then.FAILED, 0.0, why=why, kill=True)
 
-    def _start_timeout(self) -> float:
+    def _progress_limit(self, record: ChildRecord) -> float:
+        """`heartbeat_timeout` once the child has reported progress; before that it is loading
+        and has `start_timeout` (never less than the heartbeat timeout)."""
+        if record.working:
+            return self.config.heartbeat_timeout
         return max(self.config.start_timeout, self.config.heartbeat_timeout)
 
     def _progressing(self, record: ChildRecord, now: float) -> bool:
-        """Progress within the heartbeat timeout (the start timeout while the child has not
-        reported any yet)? When it looks stale, everything the child sent is read first: a
-        backlog past `MAX_MESSAGES` may hold a newer heartbeat."""
-        for read_all in (False, True):
-            if read_all:
-                self._receive(record, limit=None)
-            limit = self.config.heartbeat_timeout if record.working else self._start_timeout()
-            if now - record.progress_at <= limit:
-                return True
-        return False
+        """Progress within the limit (`_progress_limit`)? When it looks stale, everything the
+        child sent is read first: a backlog past `MAX_MESSAGES` may hold a newer heartbeat."""
+        if now - record.progress_at <= self._progress_limit(record):
+            return True
+        self._receive(record, limit=None)
+        return now - record.progress_at <= self._progress_limit(record)
 
     def _advance_exit(self, record: ChildRecord, now: float) -> None:
         exit_, process = record.exit, record.process
