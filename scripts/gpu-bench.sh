@@ -28,8 +28,11 @@
 #   bash scripts/gpu-bench.sh --cpu-check     # any machine: the same steps on the CPU provider
 #                                             # with ./.venv, small sizes, no install
 # Settings (environment): ORT_VERSION (1.31.1: CUDA 13, cuDNN 9), PYTHON (python3), VENV,
-# CAMERAS ("16 32 64"), VIDEO (a clip; default the generated 640x480 one), BENCH_SECONDS (4),
-# PIPELINE_SECONDS (20), SITE (/tmp/atalaia-gpu-site), TRT_TIMEOUT (180 s for TensorRT's engine build and runs).
+# CAMERAS ("16 32 64"; an item N:key=value,key=value runs N cameras with those detector
+# settings, e.g. 32:prep_threads=1; the plain loop runs only for the last plain N),
+# VIDEO (a clip; default the generated 640x480 one), BATCHES ("1 8 32"), BENCH_SECONDS (4),
+# PIPELINE_SECONDS (20), SITE (/tmp/atalaia-gpu-site), TRT_TIMEOUT (180 s for TensorRT's
+# engine build and runs), STEPS ("model tensorrt session detector shapes pipeline").
 # Never record a figure this script did not print on a GPU machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -134,12 +137,12 @@ print(":".join(found))
 PY
 )
     export LD_LIBRARY_PATH="${NV_LIBS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    PROVIDER=cuda SIZE=640 BATCHES="1 8 32" CAMERAS=${CAMERAS:-"16 32 64"}
+    PROVIDER=cuda SIZE=640 BATCHES=${BATCHES:-"1 8 32"} CAMERAS=${CAMERAS:-"16 32 64"}
     BENCH_SECONDS=${BENCH_SECONDS:-4} PIPELINE_SECONDS=${PIPELINE_SECONDS:-20}
 else
     GPU="none (--cpu-check: CPU provider, flow check only, not a GPU figure)"
     BENCH_PY=.venv/bin/python
-    PROVIDER=cpu SIZE=320 BATCHES="1 4" CAMERAS=${CAMERAS:-2}
+    PROVIDER=cpu SIZE=320 BATCHES=${BATCHES:-"1 4"} CAMERAS=${CAMERAS:-"2 2:prep_threads=2"}
     BENCH_SECONDS=${BENCH_SECONDS:-1} PIPELINE_SECONDS=${PIPELINE_SECONDS:-5}
 fi
 export PYTHONPATH="$PWD/src:$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
@@ -237,16 +240,19 @@ def model_alone(batch: int, precision: str, name: str, options: dict) -> None:
                       "first_call_s": round(first, 2)}))
 
 
-def detector(batch: int, runs: int, upload: str) -> None:
-    # One batch size here, so one sized session (auto would plan six at start).
+def detector(batch: int, runs: int, upload: str, prep: int | str) -> None:
+    # One batch size per run's share here, so one sized session (auto would plan six at start):
+    # with 2 runs each share is half the batch, and must not be padded back to the whole.
     config = OnnxDetectorConfig(providers=[provider], input_size=size, batch_max=batch,
-                                concurrent_runs=runs, input_upload=upload, call_batches=[batch])
+                                concurrent_runs=runs, input_upload=upload,
+                                call_batches=[batch // runs], prep_threads=prep)
     det = build_detector(config)
     chunk = [frames[i % len(frames)] for i in range(batch)]
     rate = timed(lambda: det.detect(chunk), batch)
     print(json.dumps({"what": "detector", "provider": provider, "active": det.info.providers[0],
                       "batch": batch, "concurrent_runs": runs, "io_binding": det.info.io_binding,
-                      "upload": det.info.input_upload, "images_per_s": round(rate, 1)}))
+                      "upload": det.info.input_upload, "prep_threads": det.info.prep_threads,
+                      "images_per_s": round(rate, 1)}))
     det.close()
 
 
@@ -306,29 +312,39 @@ elif what == "session":
             session(batch, upload)
 else:
     batch = int(sys.argv[5])
-    for upload in ("float", "uint8"):
-        for runs in (1, 2):
-            detector(batch, runs, upload)
+    detector(batch, 1, "float", 1)  # the CPU side on one thread, float32 across
+    for runs in (1, 2):
+        for prep in (1, "auto"):
+            detector(batch, runs, "uint8", prep)
 PY
 
 RAW="$RESULTS/gpu-bench.jsonl"
 : >"$RAW"
 LAST_BATCH=${BATCHES##* }
-echo "== model alone ($PROVIDER, $SIZE, batches $BATCHES, ${BENCH_SECONDS}s each)"
-"$BENCH_PY" "$MODEL_PY" model "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$BATCHES" | tee -a "$RAW"
-if [ "$MODE" = gpu ]; then
+STEPS=" ${STEPS:-model tensorrt session detector shapes pipeline} "
+step() { [[ "$STEPS" == *" $1 "* ]]; }
+if step model; then
+    echo "== model alone ($PROVIDER, $SIZE, batches $BATCHES, ${BENCH_SECONDS}s each)"
+    "$BENCH_PY" "$MODEL_PY" model "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$BATCHES" | tee -a "$RAW"
+fi
+if [ "$MODE" = gpu ] && step tensorrt; then
     echo "== TensorRT float16, batch $LAST_BATCH (at most ${TRT_TIMEOUT:-180}s)"
     timeout "${TRT_TIMEOUT:-180}" "$BENCH_PY" "$MODEL_PY" tensorrt tensorrt "$SIZE" \
         "$BENCH_SECONDS" "$LAST_BATCH" | tee -a "$RAW" || echo "   TensorRT: no result (timed out or failed)"
 fi
-echo "== atalaia's session alone, float32 and uint8 input (batches $BATCHES)"
-"$BENCH_PY" "$MODEL_PY" session "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$BATCHES" | tee -a "$RAW"
-echo "== detector: letterbox + model + decode, batch $LAST_BATCH"
-"$BENCH_PY" "$MODEL_PY" detector "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$LAST_BATCH" | tee -a "$RAW"
-
-echo "== detector: changing batch sizes, call_batches auto and off"
-"$BENCH_PY" "$MODEL_PY" shapes "$PROVIDER" "$SIZE" "$BENCH_SECONDS" \
-    "1 2 3 5 8 13 21 $LAST_BATCH $LAST_BATCH 8 1 3" | tee -a "$RAW"
+if step session; then
+    echo "== atalaia's session alone, float32 and uint8 input (batches $BATCHES)"
+    "$BENCH_PY" "$MODEL_PY" session "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$BATCHES" | tee -a "$RAW"
+fi
+if step detector; then
+    echo "== detector: letterbox + model + decode, batch $LAST_BATCH"
+    "$BENCH_PY" "$MODEL_PY" detector "$PROVIDER" "$SIZE" "$BENCH_SECONDS" "$LAST_BATCH" | tee -a "$RAW"
+fi
+if step shapes; then
+    echo "== detector: changing batch sizes, call_batches auto and off"
+    "$BENCH_PY" "$MODEL_PY" shapes "$PROVIDER" "$SIZE" "$BENCH_SECONDS" \
+        "1 2 3 5 8 13 21 $LAST_BATCH $LAST_BATCH 8 1 3" | tee -a "$RAW"
+fi
 
 # ---- 4: the pipeline at saturation, cameras from a file ---------------------------------------
 # A file, not stdin: the pipeline's processes are spawned and re-import the main module.
@@ -342,12 +358,16 @@ from atalaia.config.detectors import OnnxDetectorConfig
 
 
 def main() -> int:
-    provider, argv = sys.argv[1], sys.argv[2:]
+    provider, settings, argv = sys.argv[1], sys.argv[2], sys.argv[3:]
+    extra = {"providers": [provider]}
+    for item in filter(None, settings.split(",")):  # key=value: an int, else a string
+        key, value = item.split("=", 1)
+        extra[key] = int(value) if value.isdigit() else value
     plain = pipeline.detector_config
     # bench.pipeline has no provider option: its detectors (service, plain loop) all take
     # their config from detector_config in this process, so the provider is set there.
     pipeline.detector_config = lambda args: OnnxDetectorConfig.model_validate(
-        {**plain(args).model_dump(), "providers": [provider]}
+        {**plain(args).model_dump(), **extra}
     )
     return pipeline.main(argv)
 
@@ -355,12 +375,19 @@ def main() -> int:
 if __name__ == "__main__":
     sys.exit(main())
 PY
-for cameras in $CAMERAS; do
-    echo "== pipeline saturation: $cameras cameras, $PROVIDER, input $SIZE, ${PIPELINE_SECONDS}s"
-    "$BENCH_PY" "$PIPELINE_PY" "$PROVIDER" --mode saturation --cameras "$cameras" \
+LAST_PLAIN=$(for item in $CAMERAS; do [[ "$item" == *:* ]] || echo "$item"; done | tail -1)
+for item in $CAMERAS; do
+    step pipeline || break
+    cameras=${item%%:*} settings=""
+    [[ "$item" == *:* ]] && settings=${item#*:}
+    plain=--no-plain
+    [ "$item" = "$LAST_PLAIN" ] && plain=--plain
+    echo "== pipeline saturation: $cameras cameras, $PROVIDER, input $SIZE, ${PIPELINE_SECONDS}s ${settings}"
+    "$BENCH_PY" "$PIPELINE_PY" "$PROVIDER" "$settings" --mode saturation --cameras "$cameras" \
         --input-size "$SIZE" --batch-max "$LAST_BATCH" --seconds "$PIPELINE_SECONDS" \
-        --no-limit --json ${VIDEO:+--video "$VIDEO"} | grep '^{' | tee -a "$RAW" ||
-        echo "   no result"
+        --warmup 3 --no-limit "$plain" --json ${VIDEO:+--video "$VIDEO"} | grep '^{' |
+        python3 -c "import json, sys; [print(json.dumps({**json.loads(l), 'settings': sys.argv[1]})) for l in sys.stdin]" "$settings" |
+        tee -a "$RAW" || echo "   no result"
 done
 
 # ---- 5: the table --------------------------------------------------------------------------
@@ -374,7 +401,7 @@ gpu, size, provider = sys.argv[2], sys.argv[3], sys.argv[4]
 print(f"GPU: {gpu}; onnxruntime {ort.__version__}; YOLO11n at {size}\n")
 print("| measurement | provider (active) | batch | images/s or detections/s | notes |")
 print("|---|---|---|---|---|")
-best = 0.0
+best = best_uint8 = 0.0
 for r in rows:
     if r.get("skipped"):
         print(f"| model alone | - | - | - | {r['skipped']} |")
@@ -389,19 +416,28 @@ for r in rows:
               f"{r['call_batches'] or 'off'} {r['sized']} | {provider} | - | - | start (sessions "
               f"+ warm-up) {r['start_s']} s; {calls} |")
     elif r.get("what") == "session":
+        if r["upload"] == "uint8":
+            best_uint8 = max(best_uint8, r["images_per_s"])
         print(f"| atalaia's session alone, {r['upload']} input | {r['provider']} | {r['batch']} "
               f"| {r['images_per_s']} | I/O binding {r['io_binding']} |")
     elif r.get("what") == "detector":
         print(f"| detector (letterbox+model+decode), {r['upload']} input, "
-              f"{r['concurrent_runs']} concurrent runs | {r['provider']} ({r['active']}) | "
-              f"{r['batch']} | {r['images_per_s']} | I/O binding {r['io_binding']} |")
+              f"{r['concurrent_runs']} concurrent runs, {r.get('prep_threads', 1)} prep threads "
+              f"| {r['provider']} ({r['active']}) | {r['batch']} | {r['images_per_s']} "
+              f"| I/O binding {r['io_binding']} |")
 for r in rows:
     if r.get("mode") == "saturation":
         offered = round(sum(r["fps_captured"].values()), 1)
         lat = r["latency_ms"]
         share = f"{r['detections_per_s'] / best:.2f} of the model alone" if best else "-"
-        print(f"| pipeline saturation, {r['cameras']} cameras | - | mean "
-              f"{r.get('mean_batch', '-')} | {r['detections_per_s']} | {share}; cameras offered "
-              f"{offered} frames/s; p99 {lat.get('p99', '-')} ms; CPU {r['cpu_percent']} % |")
+        if best_uint8:
+            share += f", {r['detections_per_s'] / best_uint8:.2f} of the uint8 session alone"
+        calls = r.get("model_call_ms", {}).get("p50", "-")
+        plain = (f"; plain loop {r['plain_loop_detections_per_s']}"
+                 if "plain_loop_detections_per_s" in r else "")
+        print(f"| pipeline saturation, {r['cameras']} cameras {r.get('settings') or ''} | - | "
+              f"mean {r.get('mean_batch', '-')} | {r['detections_per_s']} | {share}; cameras "
+              f"offered {offered} frames/s; p99 {lat.get('p99', '-')} ms; model calls p50 "
+              f"{calls} ms; CPU {r['cpu_percent']} %{plain} |")
 PY
 echo "== written to $RESULTS"

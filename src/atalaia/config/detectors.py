@@ -186,6 +186,13 @@ class OnnxRuntimeSettings(DetectorBase):
         "again, 0.2 to 3 s per change on an H200 (docs/gpu.md). auto: powers of two up to "
         "batch_max, and batch_max, on cuda/tensorrt; none on the CPU. []: none.",
     )
+    prep_threads: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = Field(
+        "auto",
+        description="Threads that letterbox and decode the frames of one model call. On a GPU "
+        "one thread did both for a batch of 32 in about as long as the model call itself "
+        "(docs/benchmarks.md). auto: min(8, cores) on cuda/tensorrt, 1 on the CPU, whose "
+        "cores run the model.",
+    )
     cuda: CudaSettings = Field(default_factory=CudaSettings)
     tensorrt: TensorrtSettings = Field(default_factory=TensorrtSettings)
 

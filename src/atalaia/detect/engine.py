@@ -22,6 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import replace
+from typing import TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -38,7 +39,9 @@ from atalaia.detect.letterbox import (
 )
 from atalaia.detect.protocol import DetectorInfo
 from atalaia.detect.runtime import ModelSessions
-from atalaia.detect.session import OnnxModel
+from atalaia.detect.session import OnnxModel, PixelBatch
+
+_T = TypeVar("_T")
 
 # Decodes frame `index` of one model call's outputs, placed by `letterbox`.
 FrameDecoder = Callable[[list[NDArray[np.float32]], int, Letterbox], Detections]
@@ -81,6 +84,14 @@ class BatchEngine:
             if workers > 1
             else None
         )
+        # `prep_threads`: the letterbox and decoding of one call's frames, spread over threads
+        # (shared by the lanes); None: the calling thread does them.
+        self._prep = (
+            ThreadPoolExecutor(sessions.prep_threads, thread_name_prefix="atalaia-prep")
+            if sessions.prep_threads > 1
+            else None
+        )
+        self._prep_threads = sessions.prep_threads
         # One lock per tensor: a lane holds its own; a whole batch holds them all, in order.
         self._locks = [threading.Lock() for _ in self._tensors]
         self._closed = False
@@ -139,6 +150,8 @@ class BatchEngine:
             self._closed = True
         if self._pool is not None:
             self._pool.shutdown(wait=True)
+        if self._prep is not None:
+            self._prep.shutdown(wait=True)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -170,15 +183,34 @@ class BatchEngine:
                 part = indices[start : start + self._batch_max]
                 call_model, size = self._call_for(model, len(part))
                 batch = tensor.batch(size, hw)
-                placed = [
-                    letterbox_into(frames[i], batch[slot], self._pixels)
-                    for slot, i in enumerate(part)
-                ]
-                batch[len(part) :] = 0.0  # unused slots of a fixed-size batch: defined input
-                outputs = call_model.run(batch)
-                for slot, i in enumerate(part):
-                    out[i] = self._decode_frame(outputs, slot, placed[slot])
+                found = self._call(call_model, batch, [frames[i] for i in part])
+                for i, detections in zip(part, found, strict=True):
+                    out[i] = detections
         return [detections for detections in out if detections is not None]
+
+    def _call(
+        self, model: OnnxModel, batch: PixelBatch, frames: list[NDArray[np.uint8]]
+    ) -> list[Detections]:
+        """One model call on `frames`, letterboxed into the first slots of `batch`."""
+        placed = self._each(
+            len(frames), lambda slot: letterbox_into(frames[slot], batch[slot], self._pixels)
+        )
+        batch[len(frames) :] = 0  # unused slots of a fixed-size batch: defined input
+        outputs = model.run(batch)
+        return self._each(len(frames), lambda slot: self._decode_frame(outputs, slot, placed[slot]))
+
+    def _each(self, count: int, work: Callable[[int], _T]) -> list[_T]:
+        """`work(0)` .. `work(count - 1)` in order, in contiguous runs on the prep threads when
+        there are some (cv2.resize, the letterbox's copies and numpy's kernels release the GIL)."""
+        if self._prep is None or count < 2:
+            return [work(k) for k in range(count)]
+        runs = min(self._prep_threads, count)
+        bounds = [count * r // runs for r in range(runs + 1)]
+        futures = [
+            self._prep.submit(lambda a, b: [work(k) for k in range(a, b)], bounds[r], bounds[r + 1])
+            for r in range(runs)
+        ]
+        return [result for future in futures for result in future.result()]
 
     def _call_for(self, model: OnnxModel, frames: int) -> tuple[OnnxModel, int]:
         """The session and batch size a call of `frames` frames runs with: the model's fixed

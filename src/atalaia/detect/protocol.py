@@ -38,6 +38,8 @@ class DetectorInfo:
     call_batches: tuple[int, ...] = ()
     # `input_upload`: "uint8" when batches cross as pixels and are scaled by the provider.
     input_upload: Literal["float", "uint8"] = "float"
+    # `prep_threads`: threads that letterbox and decode the frames of one model call.
+    prep_threads: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -46,6 +46,8 @@ log = logging.getLogger(__name__)
 # through one main-session call: a tie is not worth its memory.
 SOLO_MARGIN = 0.9
 LONE_FRAME_ROUNDS = 3
+# prep_threads auto on a GPU: letterbox and decoding of one call, at most this many at once.
+PREP_THREADS_GPU = 8
 
 
 def usable_cores() -> int:
@@ -92,6 +94,8 @@ class ModelSessions:
     sized: tuple[tuple[int, OnnxModel], ...] = ()
     # `input_upload`: batches go to the model as uint8 pixels, scaled where the model runs.
     uint8_input: bool = False
+    # `prep_threads`: threads that letterbox and decode the frames of one model call.
+    prep_threads: int = 1
 
     def models(self) -> tuple[OnnxModel, ...]:
         """Every session of the model, once each: main, the other sized ones, solo."""
@@ -149,6 +153,7 @@ class ModelSessions:
             lone_frame_ms=self.lone_frame_ms,
             call_batches=tuple(size for size, _ in self.sized),
             input_upload="uint8" if self.uint8_input else "float",
+            prep_threads=self.prep_threads,
         )
 
 
@@ -161,6 +166,7 @@ def open_sessions(path: Path, settings: OnnxRuntimeSettings) -> ModelSessions:
     uint8 = settings.input_upload == "uint8" or (
         settings.input_upload == "auto" and on_gpu and main.uses_io_binding
     )
+    prep = plan_prep_threads(settings.prep_threads, on_gpu)
     sizes = call_batch_sizes(settings.call_batches, settings.batch_max, on_gpu)
     if sizes and main.input.batch is None:
         sized = tuple(
@@ -168,14 +174,37 @@ def open_sessions(path: Path, settings: OnnxRuntimeSettings) -> ModelSessions:
             for size in sizes[:-1]
         )
         return ModelSessions(
-            main, None, intra, concurrent, sized=(*sized, (sizes[-1], main)), uint8_input=uint8
+            main,
+            None,
+            intra,
+            concurrent,
+            sized=(*sized, (sizes[-1], main)),
+            uint8_input=uint8,
+            prep_threads=prep,
         )
     solo = None
     cores = usable_cores()
     if settings.latency_session is not False and not on_gpu and concurrent > 1 and cores > intra:
         solo = OnnxModel(path, providers, cores, 1, settings.io_binding)
     measure = settings.latency_session == "auto" and solo is not None
-    return ModelSessions(main, solo, intra, concurrent, measure_solo=measure, uint8_input=uint8)
+    return ModelSessions(
+        main,
+        solo,
+        intra,
+        concurrent,
+        measure_solo=measure,
+        uint8_input=uint8,
+        prep_threads=prep,
+    )
+
+
+def plan_prep_threads(configured: int | Literal["auto"], on_gpu: bool) -> int:
+    """Threads that letterbox and decode one call's frames. auto: on a GPU the CPU side of a
+    call is the bottleneck and the cores are otherwise idle, so up to `PREP_THREADS_GPU`; on
+    the CPU every core already runs a model call (a lane), so one."""
+    if configured != "auto":
+        return configured
+    return min(PREP_THREADS_GPU, usable_cores()) if on_gpu else 1
 
 
 def call_batch_sizes(
