@@ -2,7 +2,8 @@
 
     limit detections/s = model rate x (1 - decode share)
 
-- model rate: images/s of the built-in YOLO11n alone at the input size, on tensors letterboxed
+- model rate: images/s of the built-in YOLO11n alone (measured before and after the pipeline
+  run, the mean of the two; see `measure_limit`) at the input size, on tensors letterboxed
   beforehand from the clip's own frames into the input the pipeline's detector gives them
   (fitted: 320x256 for a 4:3 clip at 320; or square), no pre- or post-processing timed,
   plain ONNX Runtime sessions (`bench.detector.plain_session`), the better of two plans: one
@@ -214,6 +215,13 @@ def isolated(fn: Callable[..., dict[str, Any]], *args: Any, timeout: float = 300
     return dict(value)
 
 
+def model_alone_before(
+    video: Path, size: int, seconds: float = 5.0, fit: bool = True
+) -> dict[str, Any]:
+    """The model alone measured right before a pipeline run, for `measure_limit(before=...)`."""
+    return isolated(model_alone, video, size, fit, seconds)
+
+
 def measure_limit(
     video: Path,
     size: int,
@@ -221,17 +229,28 @@ def measure_limit(
     detections_per_s: float,
     seconds: float = 5.0,
     fit: bool = True,
+    before: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The limit for a pipeline run that captured `captured_per_s` frames/s (all cameras) and
     detected `detections_per_s`; both measured on `video` at `size` right after it, the model
-    on the input the pipeline's detector used (`fit`: fitted to the clip's frames)."""
+    on the input the pipeline's detector used (`fit`: fitted to the clip's frames).
+
+    `before`: the model alone measured right before the run as well (`model_alone_before`).
+    The model rate is then the mean of the two: a shared VM's speed drifts by a tenth or more
+    within minutes (2-core AMD EPYC, 2026-12-04: 104.7 to 123.6 images/s between runs), and a
+    limit taken only after the run charged that drift to the pipeline, either way."""
     model = isolated(model_alone, video, size, fit, seconds)
     decode = isolated(decode_cost, video)
     cores = usable_cores()
     share = decode["decode_cpu_s_per_frame"] * captured_per_s / cores
-    limit = model["images_per_s"] * (1 - share)
+    rate = model["images_per_s"]
+    if before is not None:
+        rate = (before["images_per_s"] + model["images_per_s"]) / 2
+    limit = rate * (1 - share)
     return {
         "model_alone": model,
+        "model_alone_before": before,
+        "model_rate": round(rate, 1),
         "decode": decode,
         "cores": cores,
         "captured_per_s": round(captured_per_s, 2),
@@ -245,17 +264,27 @@ def measure_limit(
 def describe(result: dict[str, Any], detections_per_s: float) -> list[str]:
     """The lines printed under the table for one saturation run."""
     model, decode = result["model_alone"], result["decode"]
+    before = result.get("model_alone_before")
     plans = "; ".join(f"{plan}: {rate}" for plan, rate in model["plans"].items())
     lines = [
         f"model alone at {model['input_hw'][1]}x{model['input_hw'][0]} (the pipeline's "
-        f"input): {model['images_per_s']} images/s, the better of {plans}",
+        f"input), after the run: {model['images_per_s']} images/s, the better of {plans}",
+    ]
+    if before is not None:
+        drift = model["images_per_s"] / before["images_per_s"] - 1
+        lines.append(
+            f"model alone before the run: {before['images_per_s']} images/s; model rate = the "
+            f"mean, {result['model_rate']} (the machine's speed moved {drift:+.0%} meanwhile"
+            + ("; compare ratios of such runs with care)" if abs(drift) > 0.1 else ")")
+        )
+    lines += [
         f"decode: {decode['decode_fps_one_core']} frames/s on one core "
         f"({decode['grab_ms_per_frame']} ms grab + {decode['retrieve_ms_per_frame']} ms "
         f"retrieve per frame, {decode['frames']} frames)",
         f"decode share = {1000 * decode['decode_cpu_s_per_frame']:.2f} ms x "
         f"{result['captured_per_s']} captured frames/s / {result['cores']} cores "
         f"= {result['decode_share']}",
-        f"limit detections/s = model rate x (1 - decode share) = {model['images_per_s']} x "
+        f"limit detections/s = model rate x (1 - decode share) = {result['model_rate']} x "
         f"(1 - {result['decode_share']}) = {result['limit_detections_per_s']}",
         f"pipeline saturation: {detections_per_s} detections/s = "
         f"{result['fraction_of_limit']} of the limit",

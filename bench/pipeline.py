@@ -5,9 +5,10 @@ Modes:
               detection 5 fps each: fps, drops by cause, capture-to-result latency, CPU, RSS.
   saturation  detection asked on every frame: pipeline detections/s against a plain loop
               running the same detector on the same frames in one process (the ratio), and
-              against the physical limit measured right after on the same clip (bench.limit):
+              against the physical limit measured around it on the same clip (bench.limit):
                 limit detections/s = model rate x (1 - decode share)
-              model rate: YOLO11n alone, batched, at --input-size on the input the
+              model rate: YOLO11n alone (the mean of a measure right before the run and
+              one right after it), batched, at --input-size on the input the
               detector used (--input-shape: fitted to the clip's frames, or square), the
               better of one single-threaded session per core (batch 4 each) and one session
               on every core (batch 8); decode share = decode CPU-s per frame (the
@@ -43,7 +44,7 @@ from typing import Any
 
 import cv2
 import psutil
-from bench.limit import describe, machine, measure_limit
+from bench.limit import describe, machine, measure_limit, model_alone_before
 from bench.replay import add_replay_argument, retimed
 
 from atalaia.config import AtalaiaConfig, CameraConfig, SupervisorConfig
@@ -539,6 +540,12 @@ def main(argv: list[str] | None = None) -> int:
         if mode == "nominal":
             emit(run_atalaia(args, "nominal", video, args.cameras, args.detect_fps, seconds))
         elif mode == "saturation":
+            fit = args.input_shape == "fit"
+            before = (
+                model_alone_before(video, args.input_size, args.limit_seconds, fit)
+                if args.limit
+                else None
+            )
             result = run_atalaia(args, "saturation", video, args.cameras, 30.0, seconds)
             if args.plain:
                 result["plain_loop_detections_per_s"] = plain_loop(args, video, min(seconds, 20))
@@ -553,7 +560,8 @@ def main(argv: list[str] | None = None) -> int:
                     captured,
                     result["detections_per_s"],
                     args.limit_seconds,
-                    fit=args.input_shape == "fit",
+                    fit=fit,
+                    before=before,
                 )
                 result["limit"] = limit
                 notes += describe(limit, result["detections_per_s"])
