@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 
 from atalaia.detect import Detector, LaneDetector, build_detector
+from atalaia.detect.protocol import DetectorInfo
+from atalaia.detect.providers import DEVICE_MEMORY_PROVIDERS
 from atalaia.frames import FrameRef, FrameRing
 from atalaia.pipeline.batcher import DetectRequest, RequestBatcher
 from atalaia.pipeline.detector_lanes import LaneJob, LaneOutcome, LanePool
@@ -106,7 +108,9 @@ class DetectorServer:
         self.lanes = _lane_pool(self.detector)  # first: opening lanes changes the info
         self.welcome = Welcome(tuple(self.detector.class_names), self.detector.info)
         self.batcher = RequestBatcher(
-            frames_per_call(self.config.batch_max, self.lanes.lanes),
+            frames_per_call(
+                self.config.batch_max, self.lanes.lanes, runs_on_device(self.detector.info)
+            ),
             self.config.batch_timeout_ms / 1000,
         )
         self.stats = DetectorStats()
@@ -295,17 +299,24 @@ class DetectorServer:
             Path(self.address).unlink()
 
 
-def frames_per_call(batch_max: int, lanes: int) -> int:
-    """The most frames one model call takes: `batch_max` with one lane, one frame per call
-    with several.
+def frames_per_call(batch_max: int, lanes: int, on_device: bool = False) -> int:
+    """The most frames one model call takes: `batch_max` with one lane or on a device
+    (CUDA/TensorRT), one frame per call with several lanes on the CPU.
 
-    Several lanes are single-threaded CPU runs. Measured on a 2-core Xeon with YOLO11n, two
-    such runs side by side gave the same images/s at batch 1, 2 and 4, at 320 and at 640
-    (docs/benchmarks.md), while every frame of a batch waits for the batch's last one: at
-    nominal load, 4 frames a call made p99 capture-to-result several times longer. One lane
-    (a GPU, or a CPU plan with one run) is where batching pays, and there `batch_max` holds.
+    Several lanes on the CPU are single-threaded runs. Measured on a 2-core Xeon with
+    YOLO11n, two such runs side by side gave the same images/s at batch 1, 2 and 4, at 320
+    and at 640 (docs/benchmarks.md; within 3 % on a 2-core EPYC), while every frame of a
+    batch waits for the batch's last one: at nominal load, 4 frames a call made p99
+    capture-to-result several times longer. On a device batching is what pays: with
+    `concurrent_runs: 2` on an H200 and one frame per call, 64 cameras got 324 detections/s
+    against 449 with one lane of batches (docs/benchmarks.md, "Second GPU run").
     """
-    return batch_max if lanes == 1 else 1
+    return batch_max if lanes == 1 or on_device else 1
+
+
+def runs_on_device(info: DetectorInfo) -> bool:
+    """The detector's model runs on a GPU provider (CUDA or TensorRT), not on the CPU."""
+    return bool(info.providers) and info.providers[0] in DEVICE_MEMORY_PROVIDERS
 
 
 def _lane_pool(detector: Detector) -> LanePool:
