@@ -36,10 +36,12 @@ def linear_assignment(cost: NDArray[np.floating], max_cost: float) -> Matching:
     _, row_to_col, _ = lap.lapjv(cost, extend_cost=True, cost_limit=max_cost)
     row_to_col = np.asarray(row_to_col, dtype=np.intp)
     matched_rows = np.flatnonzero(row_to_col >= 0)
-    pairs = np.stack([matched_rows, row_to_col[matched_rows]], axis=1).astype(np.intp)
+    matched_cols = row_to_col[matched_rows]
     # lap may pair at exactly the limit's dummy cost; keep the contract "cost <= max_cost".
-    ok = cost[pairs[:, 0], pairs[:, 1]] <= max_cost
-    pairs = pairs[ok]
+    ok = cost[matched_rows, matched_cols] <= max_cost
+    pairs = np.empty((int(ok.sum()), 2), np.intp)
+    pairs[:, 0] = matched_rows[ok]
+    pairs[:, 1] = matched_cols[ok]
     return _matching(pairs, rows, cols)
 
 

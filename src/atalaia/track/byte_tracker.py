@@ -67,12 +67,7 @@ class _Tracklet:
             class_id=self.class_id,
             label=self.label,
             box=self.box,
-            velocity=(
-                float(self.mean[4]),
-                float(self.mean[5]),
-                float(self.mean[6]),
-                float(self.mean[7]),
-            ),
+            velocity=_box(self.mean[4:8]),
             score=self.score,
             top_score=self.top_score,
             status="lost" if self.phase == "lost" else "tracked",
@@ -327,4 +322,6 @@ class ByteTracker:
 
 
 def _box(row: NDArray[np.float64]) -> tuple[float, float, float, float]:
-    return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+    """Four numbers of a row as Python floats (one `tolist`: a float() each costs more)."""
+    x1, y1, x2, y2 = row.tolist()
+    return (x1, y1, x2, y2)
