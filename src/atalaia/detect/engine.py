@@ -91,7 +91,6 @@ class BatchEngine:
             if sessions.prep_threads > 1
             else None
         )
-        self._prep_threads = sessions.prep_threads
         # One lock per tensor: a lane holds its own; a whole batch holds them all, in order.
         self._locks = [threading.Lock() for _ in self._tensors]
         self._closed = False
@@ -204,7 +203,7 @@ class BatchEngine:
         there are some (cv2.resize, the letterbox's copies and numpy's kernels release the GIL)."""
         if self._prep is None or count < 2:
             return [work(k) for k in range(count)]
-        runs = min(self._prep_threads, count)
+        runs = min(self._sessions.prep_threads, count)
         bounds = [count * r // runs for r in range(runs + 1)]
         futures = [
             self._prep.submit(lambda a, b: [work(k) for k in range(a, b)], bounds[r], bounds[r + 1])
