@@ -43,15 +43,14 @@ _FORBIDDEN = 1e6
 
 @dataclass(frozen=True, slots=True)
 class _Tracklet:
-    """The tracker's private state of one track; replaced, never changed in place (built with
-    the constructor: `dataclasses.replace` costs several times more per track and frame)."""
+    """The tracker's private state of one track but its filter's, which `_State` keeps in
+    arrays; replaced, never changed in place (built with the constructor:
+    `dataclasses.replace` costs several times more per track and frame)."""
 
     key: int
     track_id: int  # 0 while tentative
     class_id: int
     label: str
-    mean: NDArray[np.float64]
-    cov: NDArray[np.float64]
     box: tuple[float, float, float, float]
     score: float
     top_score: float
@@ -61,13 +60,13 @@ class _Tracklet:
     updated_at: float
     phase: _Phase
 
-    def public(self) -> Track:
+    def public(self, velocity: tuple[float, float, float, float]) -> Track:
         return Track(
             track_id=self.track_id,
             class_id=self.class_id,
             label=self.label,
             box=self.box,
-            velocity=_box(self.mean[4:8]),
+            velocity=velocity,
             score=self.score,
             top_score=self.top_score,
             status="lost" if self.phase == "lost" else "tracked",
@@ -76,6 +75,20 @@ class _Tracklet:
             updated_at=self.updated_at,
             hits=self.hits,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """Every track of a camera, struct-of-arrays: row i of `means` (N, 8) and `covs`
+    (N, 3, 4, see `kalman`) is the filter of `tracklets[i]`. Whole arrays go through the
+    filter at once, with no per-track array to stack or slice on each update."""
+
+    tracklets: tuple[_Tracklet, ...]
+    means: NDArray[np.float64]
+    covs: NDArray[np.float64]
+
+
+_EMPTY = _State((), np.zeros((0, 8)), np.zeros((0, 3, 4)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +128,7 @@ class ByteTracker:
         self._cost = cost
         self._assign = assign
         self._noise = noise or kalman.KalmanNoise()
-        self._tracklets: dict[int, _Tracklet] = {}
+        self._state = _EMPTY
         self._update_lock = threading.Lock()  # one update at a time; readers never take it
         self._next_key = 1
         self._next_id = 1
@@ -127,27 +140,26 @@ class ByteTracker:
     def update(self, detections: Detections, ts: float) -> TrackUpdate:
         """Feed one frame's detections, captured at `ts` (seconds)."""
         with self._update_lock:
-            with self.table.lock:  # 1. take the current state: a dict copy
-                current = list(self._tracklets.values())
+            with self.table.lock:  # 1. take the current state (immutable)
+                current = self._state
             # 2. predict, match, correct: the costly part, with the table's lock released.
-            tracklets, update = self._step(current, detections, ts)
-            with self.table.lock:  # 3. put the results in: dict work only
-                self._tracklets = {t.key: t for t in tracklets}
+            state, update = self._step(current, detections, ts)
+            with self.table.lock:  # 3. put the results in: references only
+                self._state = state
                 self.table.publish(update.tracks)
             return update
 
     def reset(self) -> None:
         """Forget every track (a camera that reconnects to a different scene)."""
         with self._update_lock, self.table.lock:
-            self._tracklets = {}
+            self._state = _EMPTY
             self.table.publish(())
 
     # ---- one update, without shared state -------------------------------------------------
 
-    def _step(
-        self, current: list[_Tracklet], detections: Detections, ts: float
-    ) -> tuple[list[_Tracklet], TrackUpdate]:
+    def _step(self, state: _State, detections: Detections, ts: float) -> tuple[_State, TrackUpdate]:
         cfg = self.config
+        current = state.tracklets
         boxes = np.asarray(detections.xyxy, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(detections.confidence, dtype=np.float64)
         classes = np.asarray(detections.class_id, dtype=np.int64)
@@ -155,14 +167,9 @@ class ByteTracker:
         low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
 
         # 1. Predict every track to this frame.
-        if current:
-            means = np.stack([t.mean for t in current])
-            covs = np.stack([t.cov for t in current])
-            dt = np.array([ts - t.updated_at for t in current])
-            means, covs = kalman.predict(means, covs, dt, self._noise)
-            predicted = kalman.cxcywh_to_xyxy(means[:, :4])
-        else:
-            means, covs, predicted = np.zeros((0, 8)), np.zeros((0, 8, 8)), np.zeros((0, 4))
+        dt = np.array([ts - t.updated_at for t in current])
+        means, covs = kalman.predict(state.means, state.covs, dt, self._noise)
+        predicted = kalman.cxcywh_to_xyxy(means[:, :4])
         track_classes = np.array([t.class_id for t in current], dtype=np.int64)
         confirmed = np.array([i for i, t in enumerate(current) if t.phase != "tentative"], np.intp)
         tentative = np.array([i for i, t in enumerate(current) if t.phase == "tentative"], np.intp)
@@ -196,25 +203,28 @@ class ByteTracker:
         unused_high = left_high[m3.unmatched_cols]
 
         matched_det = dict(pairs)
-        if pairs:
+        if pairs:  # corrected in place: `means` and `covs` are this update's own arrays
             rows = np.array([p[0] for p in pairs], np.intp)
             cols = np.array([p[1] for p in pairs], np.intp)
-            corrected_mean, corrected_cov = kalman.update(
+            means[rows], covs[rows] = kalman.update(
                 means[rows], covs[rows], kalman.xyxy_to_cxcywh(boxes[cols]), self._noise
             )
-            corrected = {int(r): (corrected_mean[k], corrected_cov[k]) for k, r in enumerate(rows)}
-        else:
-            corrected = {}
+        # A lost box keeps moving but stops growing or shrinking.
+        lost_rows = [i for i in range(len(current)) if i not in matched_det]
+        means[lost_rows, 6:8] = 0.0
 
         out: list[_Tracklet] = []
+        kept: list[int] = []  # rows of `means` and `covs` that go on, in the order of `out`
         new_ids: list[int] = []
         removed: list[int] = []
         matched_ids: dict[int, int] = {}
+        box_rows = boxes.tolist()
+        predicted_rows = predicted.tolist()
+        score_list = scores.tolist()
         for i, t in enumerate(current):
             if i in matched_det:
                 d = matched_det[i]
-                mean, cov = corrected[i]
-                score = float(scores[d])
+                score = score_list[d]
                 hits = t.hits + 1
                 phase: _Phase = "tracked"
                 track_id = t.track_id
@@ -225,41 +235,37 @@ class ByteTracker:
                     else:
                         phase = "tentative"
                 cid = t.class_id if cfg.class_aware else int(classes[d])
-                nt = _Tracklet(
-                    key=t.key,
-                    track_id=track_id,
-                    class_id=cid,
-                    label=detections.class_names[cid],
-                    mean=mean,
-                    cov=cov,
-                    box=_box(boxes[d]),
-                    score=score,
-                    top_score=max(t.top_score, score),
-                    hits=hits,
-                    first_seen=t.first_seen,
-                    last_seen=ts,
-                    updated_at=ts,
-                    phase=phase,
+                out.append(
+                    _Tracklet(
+                        key=t.key,
+                        track_id=track_id,
+                        class_id=cid,
+                        label=detections.class_names[cid],
+                        box=tuple(box_rows[d]),  # type: ignore[arg-type]
+                        score=score,
+                        top_score=max(t.top_score, score),
+                        hits=hits,
+                        first_seen=t.first_seen,
+                        last_seen=ts,
+                        updated_at=ts,
+                        phase=phase,
+                    )
                 )
-                out.append(nt)
-                if nt.track_id:
-                    matched_ids[nt.track_id] = d
+                kept.append(i)
+                if track_id:
+                    matched_ids[track_id] = d
             elif t.phase == "tentative":
                 continue  # a tentative track that misses once was noise
             elif ts - t.last_seen > cfg.lost_timeout:
                 removed.append(t.track_id)
             else:
-                mean = means[i].copy()
-                mean[6:8] = 0.0  # a lost box keeps moving but stops growing or shrinking
                 out.append(
                     _Tracklet(
                         key=t.key,
                         track_id=t.track_id,
                         class_id=t.class_id,
                         label=t.label,
-                        mean=mean,
-                        cov=covs[i],
-                        box=_box(predicted[i]),
+                        box=tuple(predicted_rows[i]),
                         score=t.score,
                         top_score=t.top_score,
                         hits=t.hits,
@@ -269,13 +275,17 @@ class ByteTracker:
                         phase="lost",
                     )
                 )
+                kept.append(i)
+        out_means, out_covs = means[kept], covs[kept]
 
         # 5. New tracks from confident detections nobody claimed.
-        fresh = [int(d) for d in unused_high if scores[d] >= cfg.new_track_score]
+        fresh = [int(d) for d in unused_high if score_list[d] >= cfg.new_track_score]
         if fresh:
             idx = np.array(fresh, np.intp)
             mean0, cov0 = kalman.initiate(kalman.xyxy_to_cxcywh(boxes[idx]), self._noise)
-            for k, d in enumerate(fresh):
+            out_means = np.concatenate([out_means, mean0])
+            out_covs = np.concatenate([out_covs, cov0])
+            for d in fresh:
                 confirmed_now = cfg.min_hits <= 1
                 track_id = self._new_id() if confirmed_now else 0
                 if track_id:
@@ -288,11 +298,9 @@ class ByteTracker:
                         track_id=track_id,
                         class_id=cid,
                         label=detections.class_names[cid],
-                        mean=mean0[k],
-                        cov=cov0[k],
-                        box=_box(boxes[d]),
-                        score=float(scores[d]),
-                        top_score=float(scores[d]),
+                        box=tuple(box_rows[d]),  # type: ignore[arg-type]
+                        score=score_list[d],
+                        top_score=score_list[d],
                         hits=1,
                         first_seen=ts,
                         last_seen=ts,
@@ -301,10 +309,15 @@ class ByteTracker:
                     )
                 )
 
+        velocities = out_means[:, 4:8].tolist()
         published = tuple(
-            sorted((t.public() for t in out if t.phase != "tentative"), key=lambda t: t.track_id)
-        )
-        return out, TrackUpdate(
+            sorted(
+                (t.public(tuple(v)) for t, v in zip(out, velocities, strict=True)
+                 if t.phase != "tentative"),
+                key=lambda t: t.track_id,
+            )
+        )  # fmt: skip
+        return _State(tuple(out), out_means, out_covs), TrackUpdate(
             ts=ts,
             tracks=published,
             matched=matched_ids,
@@ -319,9 +332,3 @@ class ByteTracker:
     def _new_key(self) -> int:
         self._next_key += 1
         return self._next_key - 1
-
-
-def _box(row: NDArray[np.float64]) -> tuple[float, float, float, float]:
-    """Four numbers of a row as Python floats (one `tolist`: a float() each costs more)."""
-    x1, y1, x2, y2 = row.tolist()
-    return (x1, y1, x2, y2)

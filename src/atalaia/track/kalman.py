@@ -7,6 +7,14 @@ lost track's prediction grows more uncertain the longer it goes unseen.
 
 Noise scales with the box size (x terms with the width, y terms with the height), as in
 ByteTrack and SORT: a 20-pixel error is large for a distant person and small for a near one.
+
+The covariance is kept as four 2x2 blocks, not one 8x8 matrix. Each of the four box numbers
+moves only with its own velocity, the process and measurement noises are diagonal and a
+track starts with a diagonal covariance, so the 8x8 matrix never has a term linking two
+different numbers: it is always four independent (value, velocity) blocks. Written that way
+the filter is a handful of element-wise operations on (N, 4) arrays, exactly the 8x8 result
+without its matrix products and solves (a camera calls it on every detection result, on a
+dozen or two tracks, where each numpy call's fixed cost is what counts).
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 Array = NDArray[np.float64]
-
-_H = np.hstack([np.eye(4), np.zeros((4, 4))])  # measurement: the box, no velocities
+# Covariance blocks, (N, 3, 4): for each of cx, cy, w, h, the value's variance (PP), the
+# value-velocity covariance (PV) and the velocity's variance (VV).
+PP, PV, VV = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,56 +55,72 @@ def cxcywh_to_xyxy(cxcywh: NDArray[np.floating]) -> Array:
 
 def _size_scale(mean_or_box: Array) -> Array:
     """(N, 4) scales w, h, w, h for cx, cy, w, h; never below one pixel."""
-    w = np.maximum(mean_or_box[:, 2], 1.0)
-    h = np.maximum(mean_or_box[:, 3], 1.0)
-    return np.stack([w, h, w, h], axis=1)
+    wh = np.maximum(mean_or_box[:, 2:4], 1.0)
+    return np.hstack([wh, wh])
+
+
+def full_covariance(blocks: Array) -> Array:
+    """The (N, 8, 8) covariance matrices the (N, 3, 4) blocks stand for."""
+    n = len(blocks)
+    cov = np.zeros((n, 8, 8))
+    i = np.arange(4)
+    cov[:, i, i] = blocks[:, PP]
+    cov[:, i, i + 4] = blocks[:, PV]
+    cov[:, i + 4, i] = blocks[:, PV]
+    cov[:, i + 4, i + 4] = blocks[:, VV]
+    return cov
 
 
 def initiate(boxes_cxcywh: Array, noise: KalmanNoise) -> tuple[Array, Array]:
-    """Means (N, 8) and covariances (N, 8, 8) of new tracks: at the box, velocity unknown."""
+    """Means (N, 8) and covariance blocks (N, 3, 4) of new tracks: at the box, velocity
+    unknown."""
     n = len(boxes_cxcywh)
     mean = np.hstack([boxes_cxcywh, np.zeros((n, 4))])
-    scale = _size_scale(boxes_cxcywh)
-    std = np.hstack([noise.initial_position * scale, noise.initial_velocity * scale])
-    cov = np.zeros((n, 8, 8))
-    idx = np.arange(8)
-    cov[:, idx, idx] = std**2
+    scale2 = _size_scale(boxes_cxcywh) ** 2
+    cov = np.zeros((n, 3, 4))
+    cov[:, PP] = noise.initial_position**2 * scale2
+    cov[:, VV] = noise.initial_velocity**2 * scale2
     return mean, cov
 
 
 def predict(mean: Array, cov: Array, dt: Array, noise: KalmanNoise) -> tuple[Array, Array]:
-    """Each track moved ahead by its own `dt` seconds (N,); dt 0 leaves it as it is."""
+    """Each track moved ahead by its own `dt` seconds (N,); dt 0 leaves it as it is.
+
+    Per block, with F = [[1, dt], [0, 1]] and Q = diag(q_value, q_velocity) x dt:
+    F P F' + Q."""
     n = len(mean)
     if n == 0:
         return mean.copy(), cov.copy()
-    dt = np.maximum(np.asarray(dt, dtype=np.float64).reshape(n), 0.0)
-    f = np.tile(np.eye(8), (n, 1, 1))
-    f[:, np.arange(4), np.arange(4) + 4] = dt[:, None]
-    new_mean = np.einsum("nij,nj->ni", f, mean)
-    scale = _size_scale(mean)
-    q_std = np.hstack([noise.position_per_s * scale, noise.velocity_per_s * scale])
-    q = np.zeros((n, 8, 8))
-    idx = np.arange(8)
-    q[:, idx, idx] = q_std**2 * dt[:, None]
-    new_cov = f @ cov @ np.transpose(f, (0, 2, 1)) + q
+    dt = np.maximum(np.asarray(dt, dtype=np.float64).reshape(n, 1), 0.0)
+    new_mean = mean.copy()
+    new_mean[:, :4] += dt * mean[:, 4:]
+    scale2_dt = _size_scale(mean) ** 2 * dt
+    pp, pv, vv = cov[:, PP], cov[:, PV], cov[:, VV]
+    new_cov = np.empty_like(cov)
+    new_cov[:, PP] = pp + dt * (2 * pv + dt * vv) + noise.position_per_s**2 * scale2_dt
+    new_cov[:, PV] = pv + dt * vv
+    new_cov[:, VV] = vv + noise.velocity_per_s**2 * scale2_dt
     return new_mean, new_cov
 
 
 def update(
     mean: Array, cov: Array, measured_cxcywh: Array, noise: KalmanNoise
 ) -> tuple[Array, Array]:
-    """Correct (N,) predicted states with one measured box each."""
+    """Correct (N,) predicted states with one measured box each.
+
+    Per block, the measurement is the value alone: S = PP + R (a number), the gain is
+    (PP, PV) / S, and P - K S K' follows."""
     if len(mean) == 0:
         return mean.copy(), cov.copy()
-    r_std = noise.measurement * _size_scale(mean)
-    r = np.zeros((len(mean), 4, 4))
-    idx = np.arange(4)
-    r[:, idx, idx] = r_std**2
-    projected_cov = _H @ cov @ _H.T + r  # (N, 4, 4)
-    cross = cov @ _H.T  # (N, 8, 4)
-    # gain = cross @ inv(projected_cov), solved instead of inverted.
-    gain = np.transpose(np.linalg.solve(projected_cov, np.transpose(cross, (0, 2, 1))), (0, 2, 1))
+    pp, pv, vv = cov[:, PP], cov[:, PV], cov[:, VV]
+    s = pp + noise.measurement**2 * _size_scale(mean) ** 2
+    k_value, k_velocity = pp / s, pv / s
     innovation = measured_cxcywh - mean[:, :4]
-    new_mean = mean + np.einsum("nij,nj->ni", gain, innovation)
-    new_cov = cov - gain @ projected_cov @ np.transpose(gain, (0, 2, 1))
+    new_mean = np.hstack(
+        [mean[:, :4] + k_value * innovation, mean[:, 4:] + k_velocity * innovation]
+    )
+    new_cov = np.empty_like(cov)
+    new_cov[:, PP] = pp - k_value * pp
+    new_cov[:, PV] = pv - k_value * pv
+    new_cov[:, VV] = vv - k_velocity * pv
     return new_mean, new_cov
