@@ -174,17 +174,20 @@ class ByteTracker:
         confirmed = np.array([i for i, t in enumerate(current) if t.phase != "tentative"], np.intp)
         tentative = np.array([i for i, t in enumerate(current) if t.phase == "tentative"], np.intp)
         pairs: list[tuple[int, int]] = []  # (index in current, index in detections)
+        # The cost of every track against every detection, once: the three matches below
+        # take their parts of it (one cost call instead of three, each numpy call's fixed
+        # cost being most of the work at a few dozen boxes).
+        if len(current) and len(boxes):
+            cost_all = self._cost(predicted, boxes)
+            if cfg.class_aware:
+                cost_all = np.where(
+                    track_classes[:, None] == classes[None, :], cost_all, _FORBIDDEN
+                )
+        else:
+            cost_all = np.zeros((len(current), len(boxes)))
 
         def match(tracks: NDArray[np.intp], dets: NDArray[np.intp], min_iou: float) -> Matching:
-            cost = (
-                self._cost(predicted[tracks], boxes[dets])
-                if len(tracks) and len(dets)
-                else (np.zeros((len(tracks), len(dets))))
-            )
-            if cfg.class_aware and cost.size:
-                cost = np.where(
-                    track_classes[tracks][:, None] == classes[dets][None, :], cost, _FORBIDDEN
-                )
+            cost = cost_all[np.ix_(tracks, dets)]
             m = self._assign(cost, 1.0 - min_iou)
             pairs.extend(
                 zip(tracks[m.pairs[:, 0]].tolist(), dets[m.pairs[:, 1]].tolist(), strict=True)

@@ -44,19 +44,19 @@ class KalmanNoise:
 def xyxy_to_cxcywh(xyxy: NDArray[np.floating]) -> Array:
     boxes = np.asarray(xyxy, dtype=np.float64).reshape(-1, 4)
     wh = boxes[:, 2:] - boxes[:, :2]
-    return np.hstack([boxes[:, :2] + wh / 2, wh])
+    return np.concatenate([boxes[:, :2] + wh / 2, wh], axis=1)
 
 
 def cxcywh_to_xyxy(cxcywh: NDArray[np.floating]) -> Array:
     boxes = np.asarray(cxcywh, dtype=np.float64).reshape(-1, 4)
     half = np.maximum(boxes[:, 2:], 0.0) / 2
-    return np.hstack([boxes[:, :2] - half, boxes[:, :2] + half])
+    return np.concatenate([boxes[:, :2] - half, boxes[:, :2] + half], axis=1)
 
 
 def _size_scale(mean_or_box: Array) -> Array:
     """(N, 4) scales w, h, w, h for cx, cy, w, h; never below one pixel."""
     wh = np.maximum(mean_or_box[:, 2:4], 1.0)
-    return np.hstack([wh, wh])
+    return np.concatenate([wh, wh], axis=1)
 
 
 def full_covariance(blocks: Array) -> Array:
@@ -75,7 +75,7 @@ def initiate(boxes_cxcywh: Array, noise: KalmanNoise) -> tuple[Array, Array]:
     """Means (N, 8) and covariance blocks (N, 3, 4) of new tracks: at the box, velocity
     unknown."""
     n = len(boxes_cxcywh)
-    mean = np.hstack([boxes_cxcywh, np.zeros((n, 4))])
+    mean = np.concatenate([boxes_cxcywh, np.zeros((n, 4))], axis=1)
     scale2 = _size_scale(boxes_cxcywh) ** 2
     cov = np.zeros((n, 3, 4))
     cov[:, PP] = noise.initial_position**2 * scale2
@@ -116,8 +116,8 @@ def update(
     s = pp + noise.measurement**2 * _size_scale(mean) ** 2
     k_value, k_velocity = pp / s, pv / s
     innovation = measured_cxcywh - mean[:, :4]
-    new_mean = np.hstack(
-        [mean[:, :4] + k_value * innovation, mean[:, 4:] + k_velocity * innovation]
+    new_mean = np.concatenate(
+        [mean[:, :4] + k_value * innovation, mean[:, 4:] + k_velocity * innovation], axis=1
     )
     new_cov = np.empty_like(cov)
     new_cov[:, PP] = pp - k_value * pp
