@@ -67,6 +67,11 @@ from atalaia.config.cameras import CameraConfig, SourceConfig
 log = logging.getLogger(__name__)
 
 SourceOpener = Callable[[SourceConfig], FrameSource]
+# Asked on the reader's thread for every frame that passes the rate cap: what the consumer will
+# use it for (delivered as `Frame.purpose`), or None when it will not use it. A frame nobody
+# wants is then never buffered and wakes no thread: a camera process detecting 10 of 30
+# frames a second otherwise woke its loop 30 times to turn 20 of them away.
+FrameOffer = Callable[[], object | None]
 
 # The measured frame rate counts deliveries over this many seconds: long enough to be steady,
 # short enough that the burst FFmpeg releases right after a (re)connect is soon forgotten.
@@ -103,6 +108,7 @@ class CameraReader:
         buffer_size: int = 1,
         opener: SourceOpener | None = None,
         backoff_jitter: float = 0.2,
+        offer: FrameOffer | None = None,
     ) -> None:
         if buffer_size < 1:
             raise ValueError("expected buffer_size >= 1")
@@ -113,6 +119,7 @@ class CameraReader:
         self._masker = Masker(source.url)
         self._opener: SourceOpener = opener or (lambda config: open_source(config, data_dir))
         self._buffer_size = buffer_size
+        self._offer = offer
         self._backoff = Backoff(
             source.reconnect_initial, source.reconnect_max, jitter=backoff_jitter
         )
@@ -157,6 +164,7 @@ class CameraReader:
         *,
         default_target_fps: float | None = None,
         buffer_size: int = 1,
+        offer: FrameOffer | None = None,
     ) -> CameraReader:
         """A reader for a configured camera; `default_target_fps` applies when it sets none."""
         return cls(
@@ -165,6 +173,7 @@ class CameraReader:
             target_fps=camera.target_fps or default_target_fps,
             data_dir=data_dir,
             buffer_size=buffer_size,
+            offer=offer,
         )
 
     @property
@@ -401,7 +410,11 @@ class CameraReader:
                 with self._cond:
                     self._dropped_by_rate += 1
                 continue
-            self._deliver(source.picture(), time.time(), wait=source.backpressure)
+            purpose = self._offer() if self._offer is not None else None
+            if self._offer is not None and purpose is None:
+                self._decline(time.time())
+                continue
+            self._deliver(source.picture(), time.time(), wait=source.backpressure, purpose=purpose)
 
     def _frame_read(self) -> None:
         with self._cond:
@@ -426,7 +439,18 @@ class CameraReader:
         else:
             log.info("%s is online", self.url, extra=self._log_extra)
 
-    def _deliver(self, picture: Picture, timestamp: float, *, wait: bool) -> None:
+    def _decline(self, timestamp: float) -> None:
+        """A frame the offer filter did not want: counted as offered, never buffered, and
+        nobody is woken for it."""
+        with self._cond:
+            self._sequence += 1
+            self._frames_delivered += 1
+            self._deliveries.append(timestamp)
+            self._forget_deliveries_before(timestamp - FPS_WINDOW)
+
+    def _deliver(
+        self, picture: Picture, timestamp: float, *, wait: bool, purpose: object = None
+    ) -> None:
         with self._cond:
             if wait:
                 self._set_phase(_Phase.HANDOFF)
@@ -438,7 +462,7 @@ class CameraReader:
                 self._buffer.popleft()
                 self._dropped_unconsumed += 1
             self._sequence += 1
-            self._buffer.append(Frame(picture, timestamp, self._sequence))
+            self._buffer.append(Frame(picture, timestamp, self._sequence, purpose))
             self._frames_delivered += 1
             self._deliveries.append(timestamp)
             self._forget_deliveries_before(timestamp - FPS_WINDOW)

@@ -76,6 +76,9 @@ class Frame:
     picture: Picture
     timestamp: float
     sequence: int
+    # What the reader's offer filter said the frame is for (`CameraReader(offer=...)`);
+    # None when the reader has none.
+    purpose: object = None
 
     @property
     def image(self) -> np.ndarray:

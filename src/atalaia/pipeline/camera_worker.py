@@ -1,8 +1,10 @@
 """The camera process: capture into the ring, ask for detection when due, take the results.
 
-The loop only ever waits on the camera itself (bounded by the reader's timeouts): detection
-requests are sent without waiting, results arrive on the detector link's thread, and the
-heartbeat reports the loop's progress, counters and capture-to-result latency.
+The loop only ever waits on the camera itself (bounded by the reader's timeouts), and is woken
+only for the frames it will use: the reader asks `_offer` on its own thread whether a frame is
+due for detection or for the media sampler, and keeps the others. Detection requests are sent
+without waiting, results arrive on the detector link's thread, and the heartbeat reports the
+loop's progress, counters and capture-to-result latency.
 
 A camera may use several models (`detect.detectors`): the same frame reference goes to each
 model's detector process, and `FrameJoin` merges their answers for that frame into one
@@ -23,6 +25,7 @@ import math
 import threading
 import time
 from collections import Counter, deque
+from enum import Enum
 from pathlib import Path
 
 import cv2
@@ -77,6 +80,13 @@ GIVE_UP_GRACE_S = 1.0
 # against 64.1 and 64.8 (docs/benchmarks.md). The price is freshness at saturation only: a
 # frame waits for its camera's turn instead of being replaced by a newer one while it waits.
 REQUESTS_IN_FLIGHT = 1
+
+
+class Use(Enum):
+    """What a captured frame is taken for (`CameraWorker._offer`)."""
+
+    DETECT = "detect"  # due for detection (and usable by the media sampler too)
+    MEDIA = "media"  # only for the media sampler's clip history and live frame
 
 
 class CameraCounters:
@@ -142,7 +152,7 @@ class CameraWorker:
         self.camera = spec.camera
         self.ring = FrameRing.attach(spec.ring, self.camera.id)
         self.reader = CameraReader.for_camera(
-            self.camera, spec.data_dir, default_target_fps=spec.target_fps
+            self.camera, spec.data_dir, default_target_fps=spec.target_fps, offer=self._offer
         )
         detect = self.camera.detect
         self.schedule = DetectionSchedule(detect.fps, spec.detect_phase)
@@ -357,9 +367,10 @@ class CameraWorker:
             last_gc = idle_collect(last_gc)
         self.close()
 
-    def _take(self, frame: Frame) -> None:
-        """One captured frame: converted into the ring only if it is used, i.e. due for
-        detection and not refused by every model, or due for the media sampler."""
+    def _offer(self) -> Use | None:
+        """On the reader's thread, for every captured frame: what the frame is for, or None
+        when it is used for nothing (not due for detection, refused by every model, not due
+        for the media sampler): such a frame is neither converted nor handed over."""
         self.counters.captured += 1
         now = time.monotonic()
         join = self.join
@@ -368,13 +379,20 @@ class CameraWorker:
             self.counters.skipped_schedule += 1
         elif due and not self.motion.config.enabled and self._refused_by_all():
             due = False
-        if not due and not self._media_due(now):
-            return
+        use = Use.DETECT if due else Use.MEDIA if self._media_due(now) else None
+        if use is not None:
+            self._last_stored = now  # a frame the sampler can take: the next is due later
+        return use
+
+    def _take(self, frame: Frame) -> None:
+        """A frame the reader offered for some use (`_offer`): converted into the ring, and
+        sent for detection when that is what it is for."""
         ref = self._store(frame)
-        if ref is None or not due or join is None:
+        join = self.join
+        if ref is None or frame.purpose is not Use.DETECT or join is None:
             return
         image = self.ring.view(ref)  # this thread wrote it: still there
-        if image is not None and not self.motion.moved(image, now):
+        if image is not None and not self.motion.moved(image, time.monotonic()):
             self.counters.skipped_motion += 1
         else:
             self._request(join, ref)
@@ -407,7 +425,6 @@ class CameraWorker:
                 )
             return None
         self.counters.converted += 1
-        self._last_stored = time.monotonic()
         return ref
 
     def _refused_by_all(self) -> bool:
