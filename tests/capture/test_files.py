@@ -91,3 +91,25 @@ def test_demo_camera_plays_the_generated_demo_video(
     status = reader.status()
     assert status.state is CameraState.ONLINE and status.camera_id == "demo"
     assert reader.target_fps == 10
+
+
+def test_an_offer_filter_keeps_the_frames_the_consumer_will_not_use(
+    clip_4s: Path, readers: list[CameraReader]
+) -> None:
+    """Frames the offer filter turns down are counted as offered but never handed over; the
+    ones it wants come with what it said they are for."""
+    asked: list[int] = []
+
+    def every_third() -> object | None:
+        asked.append(len(asked))
+        return "detect" if len(asked) % 3 == 0 else None
+
+    config = SourceConfig(url=f"file://{clip_4s}", loop=False, realtime=False, read_timeout=1.0)
+    reader = CameraReader(config, buffer_size=4, offer=every_third)
+    readers.append(reader.start())
+    frames = list(reader.frames())
+    assert len(asked) == 60  # asked about every frame, on the reader's thread
+    assert [f.sequence for f in frames] == list(range(3, 61, 3))
+    assert {f.purpose for f in frames} == {"detect"}
+    status = reader.status()
+    assert status.frames_delivered == 60 and status.dropped_unconsumed == 0
