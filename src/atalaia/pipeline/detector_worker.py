@@ -47,6 +47,9 @@ from atalaia.supervisor.child import ChildContext, idle_collect, tune_gc
 
 log = logging.getLogger(__name__)
 
+# Frames per call on each of several CPU lanes (`frames_per_call`).
+CPU_LANE_BATCH = 2
+
 
 @dataclass
 class CameraLink:
@@ -107,11 +110,10 @@ class DetectorServer:
         self.detector = build_detector(self.config)
         self.lanes = _lane_pool(self.detector)  # first: opening lanes changes the info
         self.welcome = Welcome(tuple(self.detector.class_names), self.detector.info)
+        on_device = runs_on_device(self.detector.info)
         self.batcher = RequestBatcher(
-            frames_per_call(
-                self.config.batch_max, self.lanes.lanes, runs_on_device(self.detector.info)
-            ),
-            self.config.batch_timeout_ms / 1000,
+            frames_per_call(self.config.batch_max, self.lanes.lanes, on_device),
+            batch_wait_s(self.config.batch_timeout_ms, self.lanes.lanes, on_device),
         )
         self.stats = DetectorStats()
         self.links: dict[Connection, CameraLink] = {}
@@ -301,17 +303,27 @@ class DetectorServer:
 
 def frames_per_call(batch_max: int, lanes: int, on_device: bool = False) -> int:
     """The most frames one model call takes: `batch_max` with one lane or on a device
-    (CUDA/TensorRT), one frame per call with several lanes on the CPU.
+    (CUDA/TensorRT), at most `CPU_LANE_BATCH` with several lanes on the CPU.
 
-    Several lanes on the CPU are single-threaded runs. Measured on a 2-core Xeon with
-    YOLO11n, two such runs side by side gave the same images/s at batch 1, 2 and 4, at 320
-    and at 640 (docs/benchmarks.md; within 3 % on a 2-core EPYC), while every frame of a
-    batch waits for the batch's last one: at nominal load, 4 frames a call made p99
-    capture-to-result several times longer. On a device batching is what pays: with
-    `concurrent_runs: 2` on an H200 and one frame per call, 64 cameras got 324 detections/s
-    against 449 with one lane of batches (docs/benchmarks.md, "Second GPU run").
+    Several lanes on the CPU are single-threaded runs. The model alone gives about the same
+    images/s at batch 1, 2 and 4 there (2-core Xeon and EPYC, within 3 %), but in the
+    pipeline every call also costs the detector's own work around it (the lane's hand-off
+    and wake-ups, ONNX Runtime's per-call set-up, the answer): at saturation, 8 cameras on a
+    2-core EPYC, one frame per call gave 0.77 and 0.76 of the limit, two frames 0.83 and 0.83
+    (docs/benchmarks.md). A lane never waits for a batch to fill (`batch_wait_s`), so when
+    frames do not queue (nominal load) calls stay at one frame. On a device batching is what
+    pays: with `concurrent_runs: 2` on an H200 and one frame per call, 64 cameras got 324
+    detections/s against 449 with one lane of batches (docs/benchmarks.md, "Second GPU run").
     """
-    return batch_max if lanes == 1 or on_device else 1
+    return batch_max if lanes == 1 or on_device else min(batch_max, CPU_LANE_BATCH)
+
+
+def batch_wait_s(batch_timeout_ms: float, lanes: int, on_device: bool = False) -> float:
+    """How long a call waits for its batch to fill: `batch_timeout_ms`, except for several
+    lanes on the CPU, which take at once what is waiting: with a lane idle, a frame that
+    waited for a second one would only be answered later, the model being no faster per
+    image for it."""
+    return batch_timeout_ms / 1000 if lanes == 1 or on_device else 0.0
 
 
 def runs_on_device(info: DetectorInfo) -> bool:
