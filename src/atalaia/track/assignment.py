@@ -33,6 +33,11 @@ def linear_assignment(cost: NDArray[np.floating], max_cost: float) -> Matching:
     rows, cols = cost.shape
     if rows == 0 or cols == 0:
         return Matching(np.empty((0, 2), np.intp), np.arange(rows), np.arange(cols))
+    allowed = cost <= max_cost
+    if allowed.sum(axis=0).max() <= 1 and allowed.sum(axis=1).max() <= 1:
+        # No two allowed pairs share a row or a column (people apart from each other, the
+        # usual case): the allowed pairs are the only matching there is, no solver needed.
+        return _matching(np.argwhere(allowed), rows, cols)
     _, row_to_col, _ = lap.lapjv(cost, extend_cost=True, cost_limit=max_cost)
     row_to_col = np.asarray(row_to_col, dtype=np.intp)
     matched_rows = np.flatnonzero(row_to_col >= 0)
