@@ -81,6 +81,23 @@ def video_frames(path: Path, limit: int = 300) -> list[Any]:
     return frames
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The settings of a pipeline run that every pipeline benchmark takes (`run_atalaia`)."""
+    add_input_shape_argument(parser)
+    add_replay_argument(parser)
+    parser.add_argument("--batch-max", type=int, default=8)
+    parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
+    parser.add_argument("--max-age-ms", type=float, default=500.0)
+    parser.add_argument("--detect-fps", type=float, default=5.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument(
+        "--media",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="per-camera clip history and live frame (on by default, as in the service)",
+    )
+
+
 def add_input_shape_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--input-shape",
@@ -497,19 +514,7 @@ def main(argv: list[str] | None = None) -> int:
         help="any video; default a generated 640x480 30 fps clip",
     )
     parser.add_argument("--input-size", type=int, default=640)
-    add_input_shape_argument(parser)
-    add_replay_argument(parser)
-    parser.add_argument("--batch-max", type=int, default=8)
-    parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
-    parser.add_argument("--max-age-ms", type=float, default=500.0)
-    parser.add_argument("--detect-fps", type=float, default=5.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument(
-        "--media",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="per-camera clip history and live frame (on by default, as in the service)",
-    )
+    add_run_arguments(parser)
     parser.add_argument(
         "--limit",
         action=argparse.BooleanOptionalAction,

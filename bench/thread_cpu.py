@@ -27,8 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.limit import machine
-from bench.pipeline import add_input_shape_argument, make_video, run_atalaia
-from bench.replay import add_replay_argument, retimed
+from bench.pipeline import add_run_arguments, make_video, run_atalaia
+from bench.replay import retimed
 
 from atalaia.pipeline.runner import Pipeline
 
@@ -103,14 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--video", type=Path, default=None)
     parser.add_argument("--input-size", type=int, default=320)
-    add_input_shape_argument(parser)
-    add_replay_argument(parser)
-    parser.add_argument("--batch-max", type=int, default=8)
-    parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
-    parser.add_argument("--max-age-ms", type=float, default=500.0)
-    parser.add_argument("--detect-fps", type=float, default=5.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--media", action=argparse.BooleanOptionalAction, default=True)
+    add_run_arguments(parser)
     parser.add_argument("--py-spy", default=shutil.which("py-spy")
                         or str(Path(sys.executable).parent / "py-spy"))  # fmt: skip
     args = parser.parse_args(argv)
