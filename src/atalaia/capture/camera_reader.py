@@ -410,8 +410,8 @@ class CameraReader:
                 with self._cond:
                     self._dropped_by_rate += 1
                 continue
-            purpose = self._offer() if self._offer is not None else None
-            if self._offer is not None and purpose is None:
+            purpose = None
+            if self._offer is not None and (purpose := self._offer()) is None:
                 self._decline(time.time())
                 continue
             self._deliver(source.picture(), time.time(), wait=source.backpressure, purpose=purpose)
@@ -443,10 +443,14 @@ class CameraReader:
         """A frame the offer filter did not want: counted as offered, never buffered, and
         nobody is woken for it."""
         with self._cond:
-            self._sequence += 1
-            self._frames_delivered += 1
-            self._deliveries.append(timestamp)
-            self._forget_deliveries_before(timestamp - FPS_WINDOW)
+            self._count_offered(timestamp)
+
+    def _count_offered(self, timestamp: float) -> None:
+        """One more frame offered to the consumer (taken or declined); `_cond` is held."""
+        self._sequence += 1
+        self._frames_delivered += 1
+        self._deliveries.append(timestamp)
+        self._forget_deliveries_before(timestamp - FPS_WINDOW)
 
     def _deliver(
         self, picture: Picture, timestamp: float, *, wait: bool, purpose: object = None
@@ -461,11 +465,8 @@ class CameraReader:
             while len(self._buffer) >= self._buffer_size:
                 self._buffer.popleft()
                 self._dropped_unconsumed += 1
-            self._sequence += 1
+            self._count_offered(timestamp)
             self._buffer.append(Frame(picture, timestamp, self._sequence, purpose))
-            self._frames_delivered += 1
-            self._deliveries.append(timestamp)
-            self._forget_deliveries_before(timestamp - FPS_WINDOW)
             self._cond.notify_all()
 
     def _fail(self, message: str) -> None:

@@ -315,7 +315,7 @@ def frames_per_call(batch_max: int, lanes: int, on_device: bool = False) -> int:
     pays: with `concurrent_runs: 2` on an H200 and one frame per call, 64 cameras got 324
     detections/s against 449 with one lane of batches (docs/benchmarks.md, "Second GPU run").
     """
-    return batch_max if lanes == 1 or on_device else min(batch_max, CPU_LANE_BATCH)
+    return min(batch_max, CPU_LANE_BATCH) if _cpu_lanes(lanes, on_device) else batch_max
 
 
 def batch_wait_s(batch_timeout_ms: float, lanes: int, on_device: bool = False) -> float:
@@ -323,7 +323,13 @@ def batch_wait_s(batch_timeout_ms: float, lanes: int, on_device: bool = False) -
     lanes on the CPU, which take at once what is waiting: with a lane idle, a frame that
     waited for a second one would only be answered later, the model being no faster per
     image for it."""
-    return batch_timeout_ms / 1000 if lanes == 1 or on_device else 0.0
+    return 0.0 if _cpu_lanes(lanes, on_device) else batch_timeout_ms / 1000
+
+
+def _cpu_lanes(lanes: int, on_device: bool) -> bool:
+    """Several single-threaded runs on the CPU, where a batch saves only the per-call costs
+    (one lane, or a device, is where batching pays and `batch_max` and its wait hold)."""
+    return lanes > 1 and not on_device
 
 
 def runs_on_device(info: DetectorInfo) -> bool:

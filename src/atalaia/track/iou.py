@@ -9,8 +9,8 @@ from numpy.typing import NDArray
 def box_iou_matrix(a: NDArray[np.floating], b: NDArray[np.floating]) -> NDArray[np.float64]:
     """(N, M) IoU of (N, 4) and (M, 4) boxes given as x1, y1, x2, y2; 0 for empty boxes.
 
-    Written as a few whole-matrix operations on the coordinate columns: a tracker calls it
-    three times per frame on a few dozen boxes, where each numpy call's fixed cost, not the
+    Written as a few whole-matrix operations on the coordinate columns: a tracker calls it on
+    every detection result with a few dozen boxes, where each numpy call's fixed cost, not the
     arithmetic, is what counts."""
     a = np.asarray(a, dtype=np.float64).reshape(-1, 4)
     b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
