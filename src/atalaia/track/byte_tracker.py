@@ -21,7 +21,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from operator import attrgetter
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,59 +36,36 @@ from atalaia.track.track import Track
 
 CostFunction = Callable[[NDArray[np.float64], NDArray[np.float64]], NDArray[np.float64]]
 Assigner = Callable[[NDArray[np.float64], float], Matching]
-_Phase = Literal["tentative", "tracked", "lost"]
 # Cost given to pairs of different classes: above any limit, finite for the solver.
 _FORBIDDEN = 1e6
+_BY_ID = attrgetter("track_id")
 
 
-@dataclass(frozen=True, slots=True)
-class _Tracklet:
-    """The tracker's private state of one track but its filter's, which `_State` keeps in
-    arrays; replaced, never changed in place (built with the constructor:
-    `dataclasses.replace` costs several times more per track and frame)."""
-
-    key: int
-    track_id: int  # 0 while tentative
-    class_id: int
-    label: str
-    box: tuple[float, float, float, float]
-    score: float
-    top_score: float
-    hits: int
-    first_seen: float
-    last_seen: float
-    updated_at: float
-    phase: _Phase
-
-    def public(self, velocity: tuple[float, float, float, float]) -> Track:
-        return Track(
-            track_id=self.track_id,
-            class_id=self.class_id,
-            label=self.label,
-            box=self.box,
-            velocity=velocity,
-            score=self.score,
-            top_score=self.top_score,
-            status="lost" if self.phase == "lost" else "tracked",
-            first_seen=self.first_seen,
-            last_seen=self.last_seen,
-            updated_at=self.updated_at,
-            hits=self.hits,
-        )
+# A track's phase, one int8 per track in `_State.phases`. Tentative tracks (not yet `min_hits`
+# detections) are the tracker's own; the other two are what `Track.status` says.
+_TENTATIVE, _TRACKED, _LOST = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
 class _State:
-    """Every track of a camera, struct-of-arrays: row i of `means` (N, 8) and `covs`
-    (N, 3, 4, see `kalman`) is the filter of `tracklets[i]`. Whole arrays go through the
-    filter at once, with no per-track array to stack or slice on each update."""
+    """Every track of a camera, struct-of-arrays: row i of `phases` (N,), `class_ids` (N,),
+    `means` (N, 8) and `covs` (N, 3, 4, see `kalman`) belong to `tracks[i]`, the `Track`
+    readers get (`track_id` 0 while tentative). Whole arrays go through the filter and the
+    stage selections at once, and each update builds one object per track, the published
+    one. `ts` is the capture time of the last update, when every track was last brought up
+    to date."""
 
-    tracklets: tuple[_Tracklet, ...]
+    tracks: tuple[Track, ...]
+    phases: NDArray[np.int8]
+    class_ids: NDArray[np.int64]
     means: NDArray[np.float64]
     covs: NDArray[np.float64]
+    ts: float
 
 
-_EMPTY = _State((), np.zeros((0, 8)), np.zeros((0, 3, 4)))
+_EMPTY = _State(
+    (), np.zeros(0, np.int8), np.zeros(0, np.int64), np.zeros((0, 8)), np.zeros((0, 3, 4)), 0.0
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +107,6 @@ class ByteTracker:
         self._noise = noise or kalman.KalmanNoise()
         self._state = _EMPTY
         self._update_lock = threading.Lock()  # one update at a time; readers never take it
-        self._next_key = 1
         self._next_id = 1
 
     def tracks(self) -> list[Track]:
@@ -159,170 +135,181 @@ class ByteTracker:
 
     def _step(self, state: _State, detections: Detections, ts: float) -> tuple[_State, TrackUpdate]:
         cfg = self.config
-        current = state.tracklets
+        current = state.tracks
+        phases = state.phases
         boxes = np.asarray(detections.xyxy, dtype=np.float64).reshape(-1, 4)
         scores = np.asarray(detections.confidence, dtype=np.float64)
         classes = np.asarray(detections.class_id, dtype=np.int64)
         high = np.flatnonzero(scores >= cfg.high_score)
         low = np.flatnonzero((scores >= cfg.low_score) & (scores < cfg.high_score))
 
-        # 1. Predict every track to this frame.
-        dt = np.array([ts - t.updated_at for t in current])
+        # 1. Predict every track to this frame (all were brought up to `state.ts`).
+        n = len(current)
+        dt = np.full(n, ts - state.ts)
         means, covs = kalman.predict(state.means, state.covs, dt, self._noise)
         predicted = kalman.cxcywh_to_xyxy(means[:, :4])
-        track_classes = np.array([t.class_id for t in current], dtype=np.int64)
-        confirmed = np.array([i for i, t in enumerate(current) if t.phase != "tentative"], np.intp)
-        tentative = np.array([i for i, t in enumerate(current) if t.phase == "tentative"], np.intp)
+        confirmed = np.flatnonzero(phases != _TENTATIVE)
+        tentative = np.flatnonzero(phases == _TENTATIVE)
         pairs: list[tuple[int, int]] = []  # (index in current, index in detections)
         # The cost of every track against every detection, once: the three matches below
         # take their parts of it (one cost call instead of three, each numpy call's fixed
         # cost being most of the work at a few dozen boxes).
-        if len(current) and len(boxes):
+        if n and len(boxes):
             cost_all = self._cost(predicted, boxes)
             if cfg.class_aware:
                 cost_all = np.where(
-                    track_classes[:, None] == classes[None, :], cost_all, _FORBIDDEN
+                    state.class_ids[:, None] == classes[None, :], cost_all, _FORBIDDEN
                 )
         else:
-            cost_all = np.zeros((len(current), len(boxes)))
+            cost_all = np.zeros((n, len(boxes)))
 
-        def match(tracks: NDArray[np.intp], dets: NDArray[np.intp], min_iou: float) -> Matching:
-            cost = cost_all[np.ix_(tracks, dets)]
-            m = self._assign(cost, 1.0 - min_iou)
+        def match(
+            tracks: NDArray[np.intp], dets: NDArray[np.intp], min_iou: float
+        ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+            """The tracks and the detections this stage left unmatched."""
+            if len(tracks) == 0 or len(dets) == 0:
+                return tracks, dets
+            m = self._assign(cost_all[np.ix_(tracks, dets)], 1.0 - min_iou)
             pairs.extend(
                 zip(tracks[m.pairs[:, 0]].tolist(), dets[m.pairs[:, 1]].tolist(), strict=True)
             )
-            return m
+            return tracks[m.unmatched_rows], dets[m.unmatched_cols]
 
         # 2. High detections against confirmed tracks (tracked and lost).
-        m1 = match(confirmed, high, cfg.match_iou)
-        left_tracks = confirmed[m1.unmatched_rows]
-        left_high = high[m1.unmatched_cols]
+        left_tracks, left_high = match(confirmed, high, cfg.match_iou)
         # 3. Low detections against tracks that were being tracked (not already lost).
-        was_tracked = np.array([i for i in left_tracks if current[i].phase == "tracked"], np.intp)
-        match(was_tracked, low, cfg.low_match_iou)
+        match(left_tracks[phases[left_tracks] == _TRACKED], low, cfg.low_match_iou)
         # 4. Tentative tracks take what high detections remain.
-        m3 = match(tentative, left_high, cfg.match_iou)
-        unused_high = left_high[m3.unmatched_cols]
+        _, unused_high = match(tentative, left_high, cfg.match_iou)
 
         matched_det = dict(pairs)
+        still = np.ones(n, bool)  # a lost box keeps moving but stops growing or shrinking
         if pairs:  # corrected in place: `means` and `covs` are this update's own arrays
-            rows = np.array([p[0] for p in pairs], np.intp)
-            cols = np.array([p[1] for p in pairs], np.intp)
+            rows = np.fromiter(matched_det, np.intp, len(matched_det))
+            cols = np.fromiter(matched_det.values(), np.intp, len(matched_det))
             means[rows], covs[rows] = kalman.update(
                 means[rows], covs[rows], kalman.xyxy_to_cxcywh(boxes[cols]), self._noise
             )
-        # A lost box keeps moving but stops growing or shrinking.
-        lost_rows = [i for i in range(len(current)) if i not in matched_det]
-        means[lost_rows, 6:8] = 0.0
+            still[rows] = False
+        means[still, 6:8] = 0.0
 
-        out: list[_Tracklet] = []
+        out: list[Track] = []
+        out_phases: list[int] = []
         kept: list[int] = []  # rows of `means` and `covs` that go on, in the order of `out`
         new_ids: list[int] = []
         removed: list[int] = []
         matched_ids: dict[int, int] = {}
         box_rows = boxes.tolist()
         predicted_rows = predicted.tolist()
+        velocity_rows = means[:, 4:8].tolist()
         score_list = scores.tolist()
-        for i, t in enumerate(current):
-            if i in matched_det:
-                d = matched_det[i]
+        names = detections.class_names
+        for i, (t, phase) in enumerate(zip(current, phases.tolist(), strict=True)):
+            d = matched_det.get(i)
+            if d is not None:
                 score = score_list[d]
                 hits = t.hits + 1
-                phase: _Phase = "tracked"
+                new_phase = _TRACKED
                 track_id = t.track_id
-                if t.phase == "tentative":
+                if phase == _TENTATIVE:
                     if hits >= cfg.min_hits:
                         track_id = self._new_id()
                         new_ids.append(track_id)
                     else:
-                        phase = "tentative"
+                        new_phase = _TENTATIVE
                 cid = t.class_id if cfg.class_aware else int(classes[d])
                 out.append(
-                    _Tracklet(
-                        key=t.key,
+                    Track(
                         track_id=track_id,
                         class_id=cid,
-                        label=detections.class_names[cid],
+                        label=names[cid],
                         box=tuple(box_rows[d]),  # type: ignore[arg-type]
+                        velocity=tuple(velocity_rows[i]),
                         score=score,
                         top_score=max(t.top_score, score),
-                        hits=hits,
+                        status="tracked",
                         first_seen=t.first_seen,
                         last_seen=ts,
                         updated_at=ts,
-                        phase=phase,
+                        hits=hits,
                     )
                 )
+                out_phases.append(new_phase)
                 kept.append(i)
                 if track_id:
                     matched_ids[track_id] = d
-            elif t.phase == "tentative":
+            elif phase == _TENTATIVE:
                 continue  # a tentative track that misses once was noise
             elif ts - t.last_seen > cfg.lost_timeout:
                 removed.append(t.track_id)
             else:
                 out.append(
-                    _Tracklet(
-                        key=t.key,
+                    Track(
                         track_id=t.track_id,
                         class_id=t.class_id,
                         label=t.label,
                         box=tuple(predicted_rows[i]),
+                        velocity=tuple(velocity_rows[i]),
                         score=t.score,
                         top_score=t.top_score,
-                        hits=t.hits,
+                        status="lost",
                         first_seen=t.first_seen,
                         last_seen=t.last_seen,
                         updated_at=ts,
-                        phase="lost",
+                        hits=t.hits,
                     )
                 )
+                out_phases.append(_LOST)
                 kept.append(i)
         out_means, out_covs = means[kept], covs[kept]
 
         # 5. New tracks from confident detections nobody claimed.
-        fresh = [int(d) for d in unused_high if score_list[d] >= cfg.new_track_score]
+        fresh = [d for d in unused_high.tolist() if score_list[d] >= cfg.new_track_score]
         if fresh:
             idx = np.array(fresh, np.intp)
             mean0, cov0 = kalman.initiate(kalman.xyxy_to_cxcywh(boxes[idx]), self._noise)
             out_means = np.concatenate([out_means, mean0])
             out_covs = np.concatenate([out_covs, cov0])
+            confirmed_now = cfg.min_hits <= 1
             for d in fresh:
-                confirmed_now = cfg.min_hits <= 1
                 track_id = self._new_id() if confirmed_now else 0
                 if track_id:
                     new_ids.append(track_id)
                     matched_ids[track_id] = d
                 cid = int(classes[d])
                 out.append(
-                    _Tracklet(
-                        key=self._new_key(),
+                    Track(
                         track_id=track_id,
                         class_id=cid,
-                        label=detections.class_names[cid],
-                        box=tuple(box_rows[d]),  # type: ignore[arg-type]
+                        label=names[cid],
+                        box=tuple(box_rows[d]),
+                        velocity=(0.0, 0.0, 0.0, 0.0),
                         score=score_list[d],
                         top_score=score_list[d],
-                        hits=1,
+                        status="tracked",
                         first_seen=ts,
                         last_seen=ts,
                         updated_at=ts,
-                        phase="tracked" if confirmed_now else "tentative",
+                        hits=1,
                     )
                 )
+                out_phases.append(_TRACKED if confirmed_now else _TENTATIVE)
 
-        velocities = out_means[:, 4:8].tolist()
-        published = tuple(
-            sorted(
-                (t.public(tuple(v)) for t, v in zip(out, velocities, strict=True)
-                 if t.phase != "tentative"),
-                key=lambda t: t.track_id,
-            )
-        )  # fmt: skip
-        return _State(tuple(out), out_means, out_covs), TrackUpdate(
+        published = sorted(
+            (t for t, phase in zip(out, out_phases, strict=True) if phase != _TENTATIVE),
+            key=_BY_ID,
+        )
+        next_state = _State(
+            tracks=tuple(out),
+            phases=np.array(out_phases, np.int8),
+            class_ids=np.array([t.class_id for t in out], np.int64),
+            means=out_means,
+            covs=out_covs,
             ts=ts,
-            tracks=published,
+        )
+        return next_state, TrackUpdate(
+            ts=ts,
+            tracks=tuple(published),
             matched=matched_ids,
             new=tuple(new_ids),
             removed=tuple(removed),
@@ -331,7 +318,3 @@ class ByteTracker:
     def _new_id(self) -> int:
         self._next_id += 1
         return self._next_id - 1
-
-    def _new_key(self) -> int:
-        self._next_key += 1
-        return self._next_key - 1
