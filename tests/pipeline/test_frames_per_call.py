@@ -51,3 +51,35 @@ def test_cpu_lanes_never_wait_for_a_batch_to_fill() -> None:
         batcher.offer(_request(camera, received=11.0 + i))
     batch, _ = batcher.take(11.0, 1000.0)
     assert [r.ref.camera for r in batch] == ["cam1", "cam2"]  # the two that waited longest
+
+
+def test_what_waits_is_spread_over_the_idle_lanes() -> None:
+    """Two frames and two idle CPU lanes run side by side, one each; a lane takes two only
+    when more wait than there are idle lanes."""
+
+    def spread(waiting: int, idle: int, batch_max: int = 2) -> list[list[str]]:
+        batcher = RequestBatcher(batch_max, batch_wait_s(5.0, lanes=2))
+        for i in range(waiting):
+            batcher.offer(_request(f"cam{i}", received=10.0 + i))
+        batches, stale = batcher.take_spread(idle, 20.0, 1000.0)
+        assert stale == []
+        assert len(batcher) == waiting - sum(len(b) for b in batches)
+        return [[r.ref.camera for r in batch] for batch in batches]
+
+    assert spread(2, idle=2) == [["cam0"], ["cam1"]]
+    assert spread(3, idle=2) == [["cam0", "cam1"], ["cam2"]]
+    assert spread(6, idle=2) == [["cam0", "cam1"], ["cam2", "cam3"]]  # four stay
+    assert spread(3, idle=1) == [["cam0", "cam1"]]
+    assert spread(1, idle=2) == [["cam0"]]
+    assert spread(0, idle=2) == []
+    # One lane of batches (a device): everything waiting, up to batch_max, in one call.
+    assert spread(5, idle=1, batch_max=32) == [["cam0", "cam1", "cam2", "cam3", "cam4"]]
+
+
+def test_stale_requests_are_dropped_while_spreading() -> None:
+    batcher = RequestBatcher(2, 0.0)
+    batcher.offer(DetectRequest(FrameRef("old", 0, 1, 900.0), 10.0, 1.0))  # 100 s old
+    batcher.offer(_request("cam1", received=2.0))
+    batches, stale = batcher.take_spread(2, 20.0, 1000.0)
+    assert [r.ref.camera for r in stale] == ["old"]
+    assert [[r.ref.camera for r in b] for b in batches] == [["cam1"]]

@@ -7,8 +7,8 @@ as `stale` instead of being inferred. What remains is served in the order the ca
 waiting (a superseding frame keeps its camera's place), `batch_max` at a time, after waiting
 at most `batch_timeout` for the batch to fill, so the cost of one model call is shared across
 cameras without making any one of them wait long. `batch_max` is per model call: the detector
-process runs one batcher for all its lanes and asks it for a batch whenever a lane is free
-(`atalaia.pipeline.detector_lanes`).
+process runs one batcher for all its lanes and asks it for batches whenever lanes are free
+(`atalaia.pipeline.detector_lanes`), what waits spread over them (`take_spread`).
 """
 
 from __future__ import annotations
@@ -67,10 +67,31 @@ class RequestBatcher:
         oldest = min(r.received for r in self._pending.values())
         return max(0.0, oldest + self.batch_timeout_s - mono_now)
 
+    def take_spread(
+        self, lanes: int, mono_now: float, wall_now: float
+    ) -> tuple[list[list[DetectRequest]], list[DetectRequest]]:
+        """Batches for `lanes` idle lanes, what is due spread over them (each at most
+        `batch_max`), oldest first: (batches, stale requests dropped on the way).
+
+        Two frames and two idle lanes are one frame each, run side by side: two frames on one
+        lane while the other idled would answer the second a whole model call later. Frames
+        that queue beyond what the lanes take stay for the next lane that frees up."""
+        batches: list[list[DetectRequest]] = []
+        dropped: list[DetectRequest] = []
+        for free in range(lanes, 0, -1):
+            share = -(-len(self._pending) // free)
+            batch, stale = self.take(mono_now, wall_now, most=max(1, share))
+            dropped += stale
+            if not batch:
+                break
+            batches.append(batch)
+        return batches, dropped
+
     def take(
-        self, mono_now: float, wall_now: float
+        self, mono_now: float, wall_now: float, most: int | None = None
     ) -> tuple[list[DetectRequest], list[DetectRequest]]:
-        """Form a batch if one is due: (batch, stale requests dropped on the way)."""
+        """Form a batch if one is due: (batch, stale requests dropped on the way). It holds at
+        most `batch_max` requests, and at most `most` when given."""
         wait = self.wait_time(mono_now)
         if wait is None or wait > 0:
             return [], []
@@ -78,7 +99,7 @@ class RequestBatcher:
         for r in stale:
             del self._pending[r.ref.camera]
         ready = sorted(self._pending.values(), key=lambda r: (r.received, r.ref.ts))
-        ready = ready[: self.batch_max]
+        ready = ready[: self.batch_max if most is None else min(most, self.batch_max)]
         for r in ready:
             del self._pending[r.ref.camera]
         return ready, stale

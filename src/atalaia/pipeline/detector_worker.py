@@ -171,15 +171,15 @@ class DetectorServer:
             self.close()
 
     def _dispatch(self) -> None:
-        """Give each idle lane a batch of what is due (one frame each with several lanes,
-        `frames_per_call`), in the order cameras began waiting."""
+        """Give the idle lanes what is due, spread over them (at most `frames_per_call`
+        frames a call), in the order cameras began waiting."""
         idle = self.lanes.idle()
-        while idle:
-            batch, stale = self.batcher.take(time.monotonic(), time.time())
-            for request in stale:
-                self._drop(request, "stale")
-            if not batch:
-                return
+        if not idle:
+            return
+        batches, stale = self.batcher.take_spread(len(idle), time.monotonic(), time.time())
+        for request in stale:
+            self._drop(request, "stale")
+        for batch in batches:
             job = self._job(batch)
             if job is not None:
                 self.lanes.submit(idle.pop(0), job)
