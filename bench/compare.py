@@ -30,8 +30,8 @@ from typing import Any
 
 from bench.limit import machine
 from bench.peer_ultralytics import ensure_venv, run_peer
-from bench.pipeline import add_input_shape_argument, run_atalaia
-from bench.replay import add_replay_argument, retimed
+from bench.pipeline import add_run_arguments, run_atalaia
+from bench.replay import retimed
 
 HEADER = (
     "| design | cameras | detections/s | CPU % | detections per CPU-s | "
@@ -70,22 +70,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--video", type=Path, required=True, help="the clip (any video file)")
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--input-size", type=int, default=640)
-    add_input_shape_argument(parser)
-    parser.add_argument("--batch-max", type=int, default=8)
-    parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
-    parser.add_argument("--max-age-ms", type=float, default=500.0)
-    parser.add_argument(
-        "--media",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="atalaia's clip history and live frame (on by default, as in the service)",
-    )
+    add_run_arguments(parser, detect_fps=False)
     parser.add_argument(
         "--peer-saturation", action="store_true", help="also run the peer unpaced (extra row)"
     )
-    add_replay_argument(parser)
     parser.add_argument("--json", action="store_true", help="one JSON object per design")
     args = parser.parse_args(argv)
 

@@ -81,14 +81,16 @@ def video_frames(path: Path, limit: int = 300) -> list[Any]:
     return frames
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The settings of a pipeline run that every pipeline benchmark takes (`run_atalaia`)."""
+def add_run_arguments(parser: argparse.ArgumentParser, *, detect_fps: bool = True) -> None:
+    """The settings of a pipeline run that every pipeline benchmark takes (`run_atalaia`);
+    `detect_fps` False for one that only runs saturation (detection on every frame)."""
     add_input_shape_argument(parser)
     add_replay_argument(parser)
     parser.add_argument("--batch-max", type=int, default=8)
     parser.add_argument("--batch-timeout-ms", type=float, default=5.0)
     parser.add_argument("--max-age-ms", type=float, default=500.0)
-    parser.add_argument("--detect-fps", type=float, default=5.0)
+    if detect_fps:
+        parser.add_argument("--detect-fps", type=float, default=5.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument(
         "--media",

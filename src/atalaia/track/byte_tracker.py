@@ -48,8 +48,8 @@ _TENTATIVE, _TRACKED, _LOST = 0, 1, 2
 
 @dataclass(frozen=True, slots=True)
 class _State:
-    """Every track of a camera, struct-of-arrays: row i of `phases` (N,), `class_ids` (N,),
-    `means` (N, 8) and `covs` (N, 3, 4, see `kalman`) belong to `tracks[i]`, the `Track`
+    """Every track of a camera, struct-of-arrays: row i of `phases` (N,), `means` (N, 8)
+    and `covs` (N, 3, 4, see `kalman`) belong to `tracks[i]`, the `Track`
     readers get (`track_id` 0 while tentative). Whole arrays go through the filter and the
     stage selections at once, and each update builds one object per track, the published
     one. `ts` is the capture time of the last update, when every track was last brought up
@@ -57,15 +57,12 @@ class _State:
 
     tracks: tuple[Track, ...]
     phases: NDArray[np.int8]
-    class_ids: NDArray[np.int64]
     means: NDArray[np.float64]
     covs: NDArray[np.float64]
     ts: float
 
 
-_EMPTY = _State(
-    (), np.zeros(0, np.int8), np.zeros(0, np.int64), np.zeros((0, 8)), np.zeros((0, 3, 4)), 0.0
-)
+_EMPTY = _State((), np.zeros(0, np.int8), np.zeros((0, 8)), np.zeros((0, 3, 4)), 0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,8 +154,9 @@ class ByteTracker:
         if n and len(boxes):
             cost_all = self._cost(predicted, boxes)
             if cfg.class_aware:
+                track_classes = np.fromiter((t.class_id for t in current), np.int64, n)
                 cost_all = np.where(
-                    state.class_ids[:, None] == classes[None, :], cost_all, _FORBIDDEN
+                    track_classes[:, None] == classes[None, :], cost_all, _FORBIDDEN
                 )
         else:
             cost_all = np.zeros((n, len(boxes)))
@@ -302,7 +300,6 @@ class ByteTracker:
         next_state = _State(
             tracks=tuple(out),
             phases=np.array(out_phases, np.int8),
-            class_ids=np.array([t.class_id for t in out], np.int64),
             means=out_means,
             covs=out_covs,
             ts=ts,
